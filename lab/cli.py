@@ -1,0 +1,164 @@
+"""The `lab` command. Commands are thin: the work lives in the modules beside this one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from lab import ui
+from lab.config import settings as load_settings
+from lab.errors import ExitCode, LabError
+
+COMPONENT_NAMES = ["oltp", "warehouse", "kafka", "connect", "orders-service"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """The $516k Gap — an incident lab on a real CDC pipeline."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option("--seed", type=int, default=None, help="Variant seed for a fresh lab (default: the incident's).")
+def up(seed: int | None) -> None:
+    """Start every component that is not running (idempotent) and show the incident briefing."""
+    from lab import lifecycle
+
+    lab = lifecycle.up(load_settings(), seed)
+    try:
+        from lab import incident
+
+        incident.briefing(lab)
+    except ImportError:
+        pass
+
+
+@cli.command()
+@click.option("--wipe", is_flag=True, help="Also delete all lab data under .lab/.")
+def down(wipe: bool) -> None:
+    """Stop every lab process. Data stays unless --wipe."""
+    from lab import lifecycle
+
+    lifecycle.down(load_settings(), wipe=wipe)
+    ui.ok("lab stopped" + (" and its data wiped" if wipe else " (data kept; `lab up` resumes)"))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Component map: health, ports, pids, connectors, offsets, lag, row counts, tile vs ERP, clock."""
+    from lab import status as status_mod
+    from lab.stack import build
+
+    report = status_mod.collect(build(load_settings()))
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str, indent=2))
+    else:
+        status_mod.render(report)
+    sys.exit(ExitCode.OK if report.healthy else ExitCode.LAB_UNHEALTHY)
+
+
+@cli.command()
+@click.argument("component", type=click.Choice(COMPONENT_NAMES))
+@click.option("-n", "--lines", default=60, show_default=True)
+@click.option("-f", "--follow", is_flag=True)
+def logs(component: str, lines: int, follow: bool) -> None:
+    """Show a component's log."""
+    path = load_settings().log(component)
+    if not path.exists():
+        raise LabError(f"no log for {component} yet ({path})", "start the lab with `make lab-up`")
+    argv = ["tail", f"-n{lines}"] + (["-F"] if follow else []) + [str(path)]
+    ui.info(f"[dim]$ {' '.join(argv)}[/]")
+    subprocess.run(argv)
+
+
+@cli.group()
+def orders() -> None:
+    """Drive the orders service: pause/resume it, or make one event by hand."""
+
+
+@orders.command("pause")
+def orders_pause() -> None:
+    from lab.stack import build
+
+    build(load_settings()).orders.pause()
+    ui.ok("orders service paused (it keeps exporting the ERP control totals)")
+
+
+@orders.command("resume")
+def orders_resume() -> None:
+    from lab.stack import build
+
+    build(load_settings()).orders.resume()
+    ui.ok("orders service writing again")
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if stack/compose.yaml differs from the description.")
+def compose(check: bool) -> None:
+    """Write stack/compose.yaml from stack/components.toml (the docker runtime for laptops)."""
+    from lab.runtime import docker
+
+    s = load_settings()
+    text = docker.render_compose(s)
+    target = s.root / "stack" / "compose.yaml"
+    if check:
+        if not target.exists() or target.read_text() != text:
+            raise LabError("stack/compose.yaml is out of date with stack/components.toml", "run `lab compose`")
+        ui.ok("stack/compose.yaml agrees with stack/components.toml")
+        return
+    target.write_text(text)
+    ui.ok(f"wrote {target.relative_to(s.root)}")
+
+
+def _log_traceback() -> Path | None:
+    try:
+        path = load_settings().log("lab")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as fh:
+            fh.write(traceback.format_exc() + "\n")
+        return path
+    except Exception:  # noqa: BLE001 - never let logging hide the real error
+        return None
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    debug = "--debug" in sys.argv
+    try:
+        cli.main(standalone_mode=False)
+    except LabError as exc:
+        _log_traceback()
+        if exc.detail:
+            ui.err_console.print(exc.detail, markup=False, style="dim")
+        if debug:
+            traceback.print_exc()
+        ui.err_console.print(exc.line(), markup=False, style="bold red")
+        sys.exit(exc.code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        ui.err_console.print("Error: interrupted — run the command again; nothing was lost", style="bold red")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        ui.err_console.print("Error: interrupted — run the command again; nothing was lost", style="bold red")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last resort: one line plus where the traceback went
+        path = _log_traceback()
+        if debug:
+            traceback.print_exc()
+        where = f"the traceback is in {path}" if path else "rerun with --debug"
+        ui.err_console.print(f"Error: unexpected {type(exc).__name__}: {exc} — {where}", markup=False,
+                             style="bold red")
+        sys.exit(ExitCode.FAILED)

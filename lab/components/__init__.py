@@ -1,0 +1,1 @@
+"""One module per component: how to start it, tell it is healthy, and stop it."""

@@ -1,0 +1,114 @@
+"""The orders service: keeps the shop alive while the lab runs.
+
+It writes new orders (story time, inside Q2) and, now and then, a v2 refund (sets refunded_at only) —
+the way the real service does since 2026-06-20 — posting each event to the ERP ledger too.
+Every few seconds it also runs finance's export of the ERP control totals into the warehouse.
+
+Run by the lab as `python -m lab.orders_service`; `lab orders ...` drives the same primitives by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+
+from lab import bootstrap, clock
+from lab.config import settings as load_settings
+from lab.stack import build
+from seed import events
+from seed import load as seedload
+
+log = logging.getLogger("orders-service")
+EXPORT_EVERY = 5.0
+
+
+def orders_per_minute() -> float:
+    return float(os.environ.get("LAB_ORDERS_PER_MINUTE", "4"))
+
+
+def random_amount(rng: random.Random) -> Decimal:
+    return Decimal(str(round(min(max(rng.lognormvariate(5.6, 0.7), 12.0), 4000.0), 2))).quantize(Decimal("0.01"))
+
+
+def pick_customer(shop: psycopg.Connection, rng: random.Random) -> int:
+    (hi,) = shop.execute("select max(customer_id) from customers").fetchone()
+    row = shop.execute("select customer_id from customers where customer_id >= %s order by customer_id limit 1",
+                       (rng.randint(1, hi),)).fetchone()
+    return int(row[0])
+
+
+def pick_refundable(shop: psycopg.Connection, rng: random.Random, before: datetime) -> int | None:
+    rows = shop.execute(
+        "select order_id from orders where status in ('paid', 'shipped') and refunded_at is null "
+        "and created_at >= %s and created_at < %s order by order_id desc limit 200",
+        (clock.Q2_START, before)).fetchall()
+    return int(rng.choice(rows)[0]) if rows else None
+
+
+class Service:
+    def __init__(self) -> None:
+        self.settings = load_settings()
+        self.lab = build(self.settings)
+        self.rng = random.Random()
+        self.stopping = False
+        self.heartbeat = self.lab.orders.heartbeat
+
+    def beat(self) -> None:
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        self.heartbeat.touch()
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
+        started_at = bootstrap.clock_started_at(self.lab) or datetime.now(UTC)
+        next_order = next_export = time.monotonic()
+        shop = erp = wh = None
+        while not self.stopping:
+            self.beat()
+            try:
+                if shop is None or shop.closed:
+                    shop = self.lab.oltp.connect("shop")
+                    erp = self.lab.oltp.connect("erp")
+                    wh = self.lab.warehouse.connect("warehouse", user="lab_finance")
+                now = time.monotonic()
+                if now >= next_order and not self.lab.orders.paused:
+                    self.tick(shop, erp, clock.story_now(started_at))
+                    next_order = now + self.rng.expovariate(orders_per_minute() / 60.0)
+                if now >= next_export:
+                    seedload.export_control_totals(erp, wh)
+                    next_export = now + EXPORT_EVERY
+            except psycopg.OperationalError as exc:
+                log.warning("database unavailable (%s); retrying", str(exc).strip().splitlines()[0])
+                for c in (shop, erp, wh):
+                    if c is not None:
+                        c.close()
+                shop = None
+                time.sleep(1)
+            time.sleep(0.2)
+        log.info("stopped")
+
+    def tick(self, shop: psycopg.Connection, erp: psycopg.Connection, story_now: datetime) -> None:
+        customer = pick_customer(shop, self.rng)
+        order_id = events.create_order(shop, erp, customer, random_amount(self.rng), story_now)
+        log.info("order %s created", order_id)
+        # About one v2 refund for every eight new orders, as in the week before the incident.
+        if self.rng.random() < 0.125:
+            victim = pick_refundable(shop, self.rng, story_now - timedelta(minutes=5))
+            if victim is not None:
+                events.refund_v2(shop, erp, victim, story_now)
+                log.info("order %s refunded (v2: refunded_at set)", victim)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Service().run()
+
+
+if __name__ == "__main__":
+    main()

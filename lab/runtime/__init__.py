@@ -1,0 +1,1 @@
+"""Runtimes: how the components' processes are started and stopped (native OS processes, or docker)."""

@@ -1,0 +1,132 @@
+"""The docker runtime for laptops: stack/compose.yaml, generated from stack/components.toml.
+
+Not exercised by this repo's CI (no Docker engine there); a unit test holds the generated file equal to
+the component description, so the two runtimes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import yaml
+
+from lab.config import LOOPBACK, Settings
+from lab.errors import ExitCode, LabError
+from lab.templates import render_connector
+
+# Inside the compose network each server listens on its usual port; the host sees the lab's ports.
+INTERNAL = {"oltp": 5432, "warehouse": 5432, "kafka": 9092, "kafka_controller": 9093, "connect": 8083}
+
+
+def template_vars(settings: Settings) -> dict[str, Any]:
+    return {"ports": INTERNAL, "bind_host": "0.0.0.0", "kafka_host": "kafka", "connect_host": "connect",
+            "oltp_host": "oltp", "warehouse_host": "warehouse"}
+
+
+def described_ports(settings: Settings) -> dict[str, int]:
+    """The ports as described (the committed compose file never depends on LAB_PORT_* overrides)."""
+    return {n: c.port for n, c in settings.stack.components.items() if c.port is not None}
+
+
+def _postgres(settings: Settings, name: str) -> dict[str, Any]:
+    comp = settings.stack.components[name]
+    command = ["postgres"]
+    for key, value in comp.spec.get("settings", {}).items():
+        command += ["-c", f"{key}={value}"]
+    return {
+        "image": comp.spec["image"],
+        "command": command,
+        "environment": {"POSTGRES_USER": "lab", "POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_DB": "postgres"},
+        "ports": [f"{LOOPBACK}:{described_ports(settings)[name]}:5432"],
+        "healthcheck": {"test": ["CMD", "pg_isready", "-U", "lab"], "interval": "2s", "retries": 30},
+    }
+
+
+def compose_doc(settings: Settings) -> dict[str, Any]:
+    comps = settings.stack.components
+    kafka, connect = comps["kafka"], comps["connect"]
+    p = described_ports(settings)
+    services = {
+        "oltp": _postgres(settings, "oltp"),
+        "warehouse": _postgres(settings, "warehouse"),
+        "kafka": {
+            "image": kafka.spec["image"],
+            "environment": {
+                "KAFKA_NODE_ID": "1",
+                "KAFKA_PROCESS_ROLES": "broker,controller",
+                "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@kafka:9093",
+                "KAFKA_LISTENERS": "INTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,HOST://0.0.0.0:9094",
+                "KAFKA_ADVERTISED_LISTENERS": f"INTERNAL://kafka:9092,HOST://{LOOPBACK}:{p['kafka']}",
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,HOST:PLAINTEXT",
+                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+                "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
+                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "1",
+                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": "1",
+                "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+                "KAFKA_HEAP_OPTS": f"-Xms{kafka.spec['heap']} -Xmx{kafka.spec['heap']}",
+            },
+            "ports": [f"{LOOPBACK}:{p['kafka']}:9094"],
+            "healthcheck": {"test": ["CMD-SHELL", "/opt/kafka/bin/kafka-broker-api-versions.sh "
+                                     "--bootstrap-server kafka:9092 >/dev/null 2>&1"],
+                            "interval": "3s", "retries": 40},
+        },
+        "connect": {
+            "image": connect.spec["image"],
+            "environment": {
+                "BOOTSTRAP_SERVERS": "kafka:9092",
+                "GROUP_ID": "lab-connect",
+                "CONFIG_STORAGE_TOPIC": "lab-connect-configs",
+                "OFFSET_STORAGE_TOPIC": "lab-connect-offsets",
+                "STATUS_STORAGE_TOPIC": "lab-connect-status",
+                "OFFSET_FLUSH_INTERVAL_MS": "1000",
+                "HEAP_OPTS": f"-Xms{connect.spec['heap']} -Xmx{connect.spec['heap']}",
+            },
+            "ports": [f"{LOOPBACK}:{p['connect']}:8083"],
+            "depends_on": {dep: {"condition": "service_healthy"} for dep in connect.depends_on},
+            "healthcheck": {"test": ["CMD", "curl", "-sf", "http://localhost:8083/connectors"],
+                            "interval": "3s", "retries": 40},
+        },
+    }
+    connectors = {c["name"]: c["config"] for c in
+                  (render_connector(settings.root / path, template_vars(settings))
+                   for path in connect.spec["connectors"])}
+    return {
+        "name": "incident-lab",
+        "x-lab-versions": dict(settings.stack.versions),
+        # Registered by `lab up` through the Connect REST API (PUT /connectors/<name>/config).
+        "x-lab-connectors": connectors,
+        "services": services,
+    }
+
+
+HEADER = ("# GENERATED by `lab compose` from stack/components.toml — do not edit by hand.\n"
+          "# The docker runtime for laptops. The orders service and dbt run on the host (`make lab-up`).\n"
+          "# This file is not exercised by the repo's CI (no Docker engine there); a test holds it equal to\n"
+          "# the component description.\n")
+
+
+def render_compose(settings: Settings) -> str:
+    return HEADER + yaml.safe_dump(compose_doc(settings), sort_keys=False, width=120)
+
+
+def engine_answers() -> bool:
+    docker = shutil.which("docker")
+    if not docker:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=5).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def compose(settings: Settings, *args: str) -> None:
+    argv = ["docker", "compose", "-f", str(settings.root / "stack" / "compose.yaml"), *args]
+    out = subprocess.run(argv, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise LabError(f"`{' '.join(argv)}` failed", "see the output above", ExitCode.LAB_UNHEALTHY,
+                       detail=out.stderr[-2000:])

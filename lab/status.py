@@ -1,0 +1,92 @@
+"""`lab status`: the component map, read live from the components themselves."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rich.table import Table
+
+from lab import sync, ui
+from lab.components.base import Health
+from lab.stack import Lab
+
+TOPICS = ["shop.public.orders", "shop.public.customers"]
+SINK_GROUP = "connect-warehouse-sink"
+
+
+@dataclass
+class Report:
+    components: list[Health]
+    connectors: dict[str, str] = field(default_factory=dict)
+    end_offsets: dict[str, int] = field(default_factory=dict)
+    sink_lag: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    incident: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        return all(h.healthy for h in self.components) and all(
+            s.startswith("RUNNING") and "FAILED" not in s for s in self.connectors.values()
+        ) and bool(self.connectors)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["healthy"] = self.healthy
+        return d
+
+
+def collect(lab: Lab) -> Report:
+    report = Report(components=[c.health() for c in lab.all])
+    up = {h.name: h.healthy for h in report.components}
+    if up.get("connect"):
+        for name in lab.connect.connector_names:
+            st = lab.connect.status(name)
+            if st is None:
+                report.connectors[name] = "not registered"
+            else:
+                tasks = ", ".join(f"task {t['id']} {t['state']}" for t in st["tasks"]) or "no tasks"
+                report.connectors[name] = f"{st['connector']['state']} ({tasks})"
+    else:
+        report.connectors = {name: "unknown (Connect is down)" for name in lab.connect.connector_names}
+    if up.get("kafka"):
+        try:
+            report.end_offsets = lab.kafka.end_offsets(TOPICS)
+            report.sink_lag = lab.kafka.group_lag(SINK_GROUP, TOPICS)
+        except Exception:  # noqa: BLE001 - status must print whatever else it can
+            pass
+    report.rows = sync.row_counts(lab)
+    try:
+        from lab import incident
+
+        report.incident = incident.symptoms(lab)
+    except Exception:  # noqa: BLE001 - the incident view needs the warehouse; show the rest anyway
+        report.incident = {}
+    return report
+
+
+def render(report: Report) -> None:
+    table = Table(title="The $516k Gap — component map", title_justify="left")
+    for col in ("component", "health", "port", "pid", "detail"):
+        table.add_column(col)
+    for h in report.components:
+        table.add_row(h.name, "[green]healthy[/]" if h.healthy else "[red]DOWN[/]",
+                      str(h.port or "—"), str(h.pid or "—"), h.detail)
+    ui.console.print(table)
+    for name, state in report.connectors.items():
+        colour = "green" if state.startswith("RUNNING") and "FAILED" not in state else "red"
+        ui.info(f"connector [bold]{name}[/]: [{colour}]{state}[/]")
+    for topic in TOPICS:
+        if topic in report.end_offsets:
+            lag = report.sink_lag.get(topic)
+            ui.info(f"topic {topic}: end offset {report.end_offsets[topic]}, sink lag "
+                    f"{lag if lag is not None else '?'} message(s)")
+    for table_name, (src, dst) in report.rows.items():
+        ui.info(f"rows {table_name}: OLTP {src if src is not None else '?'} · warehouse raw "
+                f"{dst if dst is not None else '?'}")
+    if report.incident:
+        from lab import incident
+
+        incident.render(report.incident)
+    if not report.healthy:
+        ui.warn("some components are not healthy — `lab up` starts what is down, `lab logs NAME` says why")
