@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from lab import install, sync, ui
+from lab import install, process, sync, ui
 from lab.config import Settings
 from lab.stack import Lab, build
 
@@ -94,6 +94,10 @@ def down(settings: Settings, wipe: bool = False) -> None:
     lab.connect.stop()  # before the broker, so it commits its offsets
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda c: c.stop(), [lab.kafka, lab.oltp, lab.warehouse]))
+    # Sweep anything of this lab that escaped its pidfile (e.g. a pidfile deleted by hand).
+    for proc in process.lab_processes(settings.lab_dir):
+        ui.warn(f"stopping leftover lab process {proc.pid}: {' '.join(proc.cmdline())[:100]}")
+        process.stop(proc.pid, timeout=10)
     if wipe:
         import shutil
 

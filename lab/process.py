@@ -95,6 +95,25 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def lab_processes(lab_dir: Path) -> list[psutil.Process]:
+    """Live processes that belong to the lab in lab_dir: a path under it on their command line, or
+    LAB_HOME pointing at it (the orders service)."""
+    root = str(lab_dir)
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        try:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid == os.getpid():
+                continue
+            args = proc.info["cmdline"] or []
+            if any(a == root or a.startswith(root + "/") or ("=" + root + "/") in a for a in args):
+                found.append(proc)
+            elif any("lab.orders_service" in a for a in args) and proc.environ().get("LAB_HOME") == root:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

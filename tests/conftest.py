@@ -1,6 +1,6 @@
 """Test tiers: unit (no servers), integration/faults (the real stack, brought up once per session).
 
-The tests run their own lab: its own data folder (.lab/test) and ports, so a learner's running lab is
+The tests run their own lab: its own data folder (.lab-test/) and ports, so a learner's running lab is
 never touched by `make test`.
 """
 
@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_ENV = {
-    "LAB_HOME": str(ROOT / ".lab" / "test"),
+    "LAB_HOME": str(ROOT / ".lab-test"),
     "LAB_PORT_OLTP": "54330",
     "LAB_PORT_WAREHOUSE": "54331",
     "LAB_PORT_KAFKA": "19192",

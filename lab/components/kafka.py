@@ -46,10 +46,11 @@ class KafkaBroker:
     def _format(self) -> None:
         if (self.datadir / "meta.properties").exists():
             return
-        # A KRaft cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints).
+        # A KRaft cluster id is 16 random bytes, base64url without padding (what `random-uuid` prints);
+        # passed with "=" because one in 64 ids starts with "-".
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         argv = java_argv(self.java, self.settings, "broker", "128m", "kafka.tools.StorageTool",
-                         "format", "-t", cluster_id, "-c", str(self.config))
+                         "format", f"--cluster-id={cluster_id}", "-c", str(self.config))
         out = subprocess.run(argv, capture_output=True, text=True)
         if out.returncode != 0:
             raise LabError("formatting the Kafka log directory failed", f"read {self.logfile}",
@@ -139,16 +140,18 @@ class KafkaBroker:
         """Create the CDC topics up front, so the sink subscribes to topics that already exist."""
         from confluent_kafka.admin import NewTopic
 
-        existing = set(self.admin().list_topics(timeout=5).topics)
+        admin = self.admin()  # keep a reference: the futures die with their client
+        existing = set(admin.list_topics(timeout=5).topics)
         missing = [NewTopic(t, num_partitions=1, replication_factor=1) for t in topics if t not in existing]
         if missing:
-            for fut in self.admin().create_topics(missing, operation_timeout=10).values():
+            for fut in admin.create_topics(missing, operation_timeout=10).values():
                 fut.result()
 
     def delete_topics(self, topics: list[str]) -> None:
-        existing = set(self.admin().list_topics(timeout=3).topics)
+        admin = self.admin()
+        existing = set(admin.list_topics(timeout=3).topics)
         doomed = [t for t in topics if t in existing]
         if not doomed:
             return
-        for fut in self.admin().delete_topics(doomed, operation_timeout=10).values():
+        for fut in admin.delete_topics(doomed, operation_timeout=10).values():
             fut.result()
