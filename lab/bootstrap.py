@@ -1,74 +1,157 @@
-"""Create the lab's databases, roles and seeded data: once on the first `lab up`, again on `lab reset`."""
+"""The lab's databases, roles and seeded data.
+
+Each variant seed is loaded once into template databases (`shop_tpl_<seed>`, `erp_tpl_<seed>`,
+`warehouse_tpl_<seed>`); the working databases are clones of them. A clone is a file copy inside
+PostgreSQL, which is what lets `lab reset` put the data back in well under a second.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from lab.components.postgres import PostgresServer
 from lab.stack import Lab
-from seed import generate as seedgen
-from seed import load as seedload
 
 PUBLICATION = "lab_shop"
+SLOT = "lab_shop"
 CDC_TABLES = ("orders", "customers")
+OLTP_DATABASES = ("shop", "erp")
 
 
-def _database_exists(conn: psycopg.Connection, name: str) -> bool:
+def template_name(db: str, seed: int) -> str:
+    return f"{db}_tpl_{seed}"
+
+
+def _exists(conn: psycopg.Connection, name: str) -> bool:
     return conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone() is not None
 
 
-def _recreate_database(conn: psycopg.Connection, name: str) -> None:
+def _create(conn: psycopg.Connection, name: str, template: str | None = None) -> None:
     conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-    conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    if template:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                      sql.Identifier(template)))
+    else:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
 def oltp_ready(lab: Lab) -> bool:
     with lab.oltp.connect() as conn:
-        return _database_exists(conn, "shop") and _database_exists(conn, "erp")
+        return all(_exists(conn, db) for db in OLTP_DATABASES)
 
 
 def warehouse_ready(lab: Lab) -> bool:
     with lab.warehouse.connect() as conn:
-        if not _database_exists(conn, "warehouse"):
+        if not _exists(conn, "warehouse"):
             return False
     with lab.warehouse.connect("warehouse") as conn:
-        return conn.execute("select to_regclass('ops.lab_state') is not null").fetchone()[0]
+        return bool(conn.execute("select to_regclass('ops.lab_state') is not null").fetchone()[0])
 
 
-def bootstrap_oltp(lab: Lab, ds: seedgen.Dataset) -> None:
-    with lab.oltp.connect() as conn:
+class Dataset:
+    """The generated data of one seed, made only if a template has to be built."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._ds: Any = None
+        self._lock = threading.Lock()  # the two PostgreSQL servers are seeded from parallel threads
+
+    def get(self) -> Any:
+        with self._lock:
+            if self._ds is None:
+                from seed import generate
+
+                self._ds = generate.generate(self.seed)
+            return self._ds
+
+
+def ensure_oltp_templates(server: PostgresServer, data: Dataset) -> None:
+    from seed import load
+
+    with server.connect() as conn:
         conn.execute("""do $$ begin
             if not exists (select from pg_roles where rolname = 'lab_cdc') then
               create role lab_cdc login replication;
             end if; end $$""")
-        # A slot left from an earlier life of the shop database would make Debezium skip changes.
-        for (slot,) in conn.execute("select slot_name from pg_replication_slots").fetchall():
-            conn.execute("select pg_drop_replication_slot(%s)", (slot,))
-        for db in ("shop", "erp"):
-            _recreate_database(conn, db)
-    with lab.oltp.connect("shop") as conn:
-        seedload.apply_schema(conn, "shop")
-        seedload.load_shop(conn, ds)
-        conn.execute("grant usage on schema public to lab_cdc")
-        conn.execute("grant select on all tables in schema public to lab_cdc")
-        # Created here, not by Debezium: lab_cdc does not own the tables.
-        conn.execute(sql.SQL("create publication {} for table {}").format(
-            sql.Identifier(PUBLICATION), sql.SQL(", ").join(sql.Identifier(t) for t in CDC_TABLES)))
-    with lab.oltp.connect("erp") as conn:
-        seedload.apply_schema(conn, "erp")
-        seedload.load_erp(conn, ds)
+        missing = [db for db in OLTP_DATABASES if not _exists(conn, template_name(db, data.seed))]
+        for db in missing:
+            _create(conn, template_name(db, data.seed) + "_building")
+    if "shop" in missing:
+        with server.connect(template_name("shop", data.seed) + "_building") as conn:
+            load.apply_schema(conn, "shop")
+            load.load_shop(conn, data.get())
+            conn.execute("grant usage on schema public to lab_cdc")
+            conn.execute("grant select on all tables in schema public to lab_cdc")
+            # Created here rather than by Debezium: lab_cdc does not own the tables.
+            conn.execute(sql.SQL("create publication {} for table {}").format(
+                sql.Identifier(PUBLICATION), sql.SQL(", ").join(sql.Identifier(t) for t in CDC_TABLES)))
+            conn.execute("vacuum analyze")
+    if "erp" in missing:
+        with server.connect(template_name("erp", data.seed) + "_building") as conn:
+            load.apply_schema(conn, "erp")
+            load.load_erp(conn, data.get())
+            conn.execute("vacuum analyze")
+    _publish_templates(server, [template_name(db, data.seed) for db in missing])
 
 
-def bootstrap_warehouse(lab: Lab, ds: seedgen.Dataset, seed: int) -> None:
-    with lab.warehouse.connect() as conn:
-        _recreate_database(conn, "warehouse")
-    with lab.warehouse.connect("warehouse") as conn:
-        seedload.apply_schema(conn, "warehouse")
-        seedload.load_warehouse_ops(conn, ds)
+def ensure_warehouse_template(server: PostgresServer, data: Dataset) -> None:
+    from seed import load
+
+    name = template_name("warehouse", data.seed)
+    with server.connect() as conn:
+        if _exists(conn, name):
+            return
+        _create(conn, name + "_building")
+    with server.connect(name + "_building") as conn:
+        load.apply_schema(conn, "warehouse")
+        load.load_warehouse_ops(conn, data.get())
+        set_state(conn, "seed", data.seed)
+    _publish_templates(server, [name])
+
+
+def _publish_templates(server: PostgresServer, names: list[str]) -> None:
+    """A template becomes visible under its final name only once complete (an interrupted build is redone)."""
+    with server.connect() as conn:
+        for name in names:
+            conn.execute(sql.SQL("alter database {} rename to {}").format(sql.Identifier(name + "_building"),
+                                                                           sql.Identifier(name)))
+            conn.execute(sql.SQL("alter database {} is_template true").format(sql.Identifier(name)))
+
+
+def drop_slot(server: PostgresServer) -> None:
+    """Drop the CDC replication slot (ending the walsender that holds it, if any)."""
+    with server.connect() as conn:
+        for _ in range(50):
+            row = conn.execute("select active_pid from pg_replication_slots where slot_name = %s",
+                               (SLOT,)).fetchone()
+            if row is None:
+                return
+            if row[0] is not None:
+                conn.execute("select pg_terminate_backend(%s)", (row[0],))
+                time.sleep(0.1)
+                continue
+            conn.execute("select pg_drop_replication_slot(%s)", (SLOT,))
+            return
+
+
+def clone_oltp(server: PostgresServer, seed: int) -> None:
+    drop_slot(server)  # a slot of the old shop database would make Debezium skip the new one's changes
+    with server.connect() as conn:
+        for db in OLTP_DATABASES:
+            _create(conn, db, template_name(db, seed))
+
+
+def clone_warehouse(server: PostgresServer, seed: int) -> None:
+    with server.connect() as conn:
+        _create(conn, "warehouse", template_name("warehouse", seed))
+    with server.connect("warehouse") as conn:
         set_state(conn, "seed", seed)
         set_state(conn, "clock", {"started_at": datetime.now(UTC).isoformat()})
         set_state(conn, "hints", {"used": 0})
@@ -82,6 +165,14 @@ def set_state(conn: psycopg.Connection, key: str, value: Any) -> None:
 def get_state(conn: psycopg.Connection, key: str, default: Any = None) -> Any:
     row = conn.execute("select value from ops.lab_state where key = %s", (key,)).fetchone()
     return row[0] if row else default
+
+
+def current_seed(lab: Lab) -> int | None:
+    try:
+        with lab.warehouse.connect("warehouse") as conn:
+            return get_state(conn, "seed")
+    except psycopg.Error:
+        return None
 
 
 def clock_started_at(lab: Lab) -> datetime | None:

@@ -15,7 +15,7 @@ from lab import ui
 from lab.config import settings as load_settings
 from lab.errors import ExitCode, LabError
 
-COMPONENT_NAMES = ["oltp", "warehouse", "kafka", "connect", "orders-service"]
+COMPONENT_NAMES = ["oltp", "warehouse", "kafka", "connect", "orders-service", "scheduler"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,6 +78,51 @@ def logs(component: str, lines: int, follow: bool) -> None:
     argv = ["tail", f"-n{lines}"] + (["-F"] if follow else []) + [str(path)]
     ui.info(f"[dim]$ {' '.join(argv)}[/]")
     subprocess.run(argv)
+
+
+@cli.command()
+@click.option("--seed", type=int, default=None, help="Reset to another variant (default: the current one).")
+@click.option("--keep-code", is_flag=True, help="Leave your dbt_project/ edits in place.")
+def reset(seed: int | None, keep_code: bool) -> None:
+    """Back to the pristine broken starting state: data, topics, offsets, slot, warehouse, models, clock, hints."""
+    from lab import incident
+    from lab import reset as reset_mod
+
+    lab = reset_mod.reset(load_settings(), seed=seed, keep_code=keep_code)
+    incident.briefing(lab)
+
+
+@cli.command()
+def tile() -> None:
+    """Print the Q2 revenue tile as the CFO dashboard shows it, beside the ERP figure."""
+    from lab import incident
+    from lab.stack import build
+
+    lab = build(load_settings())
+    _require_up(lab)
+    t, e = incident.tile(lab), incident.erp(lab)
+    ui.info(f"Q2 2026 revenue (tile): [bold]{incident.short_money(t)}[/]  ({incident.money(t)})")
+    ui.info(f"ERP Q2 net revenue:     [bold]{incident.short_money(e)}[/]  ({incident.money(e)})")
+    if t is not None:
+        ui.info(f"Δ tile − ERP:           {incident.money(t - e)}")
+
+
+@cli.command()
+def hint() -> None:
+    """One more hint each call, from vague to specific (the number used is recorded)."""
+    from lab import hints
+    from lab.stack import build
+
+    lab = build(load_settings())
+    _require_up(lab)
+    number, total, text = hints.next_hint(lab)
+    ui.info(f"[bold]Hint {number}/{total}[/]")
+    ui.info(text)
+
+
+def _require_up(lab) -> None:
+    if not lab.warehouse.pid() or not lab.oltp.pid():
+        raise LabError("the lab is not running", "start it with `make lab-up`", ExitCode.LAB_UNHEALTHY)
 
 
 @cli.group()

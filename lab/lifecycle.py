@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 from lab import install, process, sync, ui
 from lab.config import Settings
+from lab.errors import ExitCode, LabError
 from lab.stack import Lab, build
 
 CDC_TOPICS = ["shop.public.orders", "shop.public.customers"]
@@ -20,77 +22,134 @@ def prepare(settings: Settings) -> Lab:
     return build(settings, java)
 
 
-def up(settings: Settings, seed: int | None = None) -> Lab:
-    from lab import bootstrap  # needs the seed package; `lab down` must work without it
-    from seed import generate as seedgen
+def preflight_ports(lab: Lab) -> None:
+    """Refuse before starting anything if a port of a stopped component is taken."""
+    for comp in (lab.oltp, lab.warehouse, lab.kafka, lab.connect):
+        if not comp.pid():
+            process.require_free_port(comp.port, comp.name)
+    if not lab.kafka.pid():
+        process.require_free_port(lab.settings.ports["kafka_controller"], "kafka-controller")
 
-    started = time.monotonic()
-    lab = prepare(settings)
-    seed = seedgen.DEFAULT_SEED if seed is None else seed
 
-    # Both PostgreSQL servers and the broker need nothing from each other: start them together.
-    # Connect's JVM starts as soon as the broker process is spawned (its admin client waits for the broker).
-    def postgres(server, fresh_ready, boot):
+def start_servers(lab: Lab, seed: int) -> bool:
+    """PostgreSQL ×2 (seeded on first use), Kafka and Connect: started together, each waited for.
+    Returns True when the warehouse was seeded now (a fresh incident)."""
+    from lab import bootstrap
+
+    data = bootstrap.Dataset(seed)
+    fresh: list[bool] = []
+
+    def oltp() -> str:
         t0 = time.monotonic()
-        server.start()
-        server.wait_ready()
-        seeded = False
-        if not fresh_ready():
-            boot()
-            seeded = True
-        return f"{server.name} PostgreSQL on 127.0.0.1:{server.port} (pid {server.pid()})" + \
-            (", seeded" if seeded else "") + f" [dim]({time.monotonic() - t0:.1f} s)[/]"
+        lab.oltp.start()
+        lab.oltp.wait_ready()
+        seeded = not bootstrap.oltp_ready(lab)
+        if seeded:
+            bootstrap.ensure_oltp_templates(lab.oltp, data)
+            bootstrap.clone_oltp(lab.oltp, seed)
+        return _line(lab.oltp, "OLTP PostgreSQL (shop, erp)", t0, seeded)
 
-    dataset: list = []
-
-    def ds():
-        if not dataset:
-            dataset.append(seedgen.generate(seed))
-        return dataset[0]
+    def warehouse() -> str:
+        t0 = time.monotonic()
+        lab.warehouse.start()
+        lab.warehouse.wait_ready()
+        seeded = not bootstrap.warehouse_ready(lab)
+        if seeded:
+            bootstrap.ensure_warehouse_template(lab.warehouse, data)
+            bootstrap.clone_warehouse(lab.warehouse, seed)
+            fresh.append(True)
+        return _line(lab.warehouse, "warehouse PostgreSQL", t0, seeded)
 
     def kafka_then_connect() -> list[str]:
+        # Connect's JVM boots while the broker does; its admin client waits for the broker.
         t0 = time.monotonic()
         lab.kafka.start()
         lab.connect.start()
         lab.kafka.wait_ready()
-        lines = [f"Kafka broker (KRaft) on 127.0.0.1:{lab.kafka.port} (pid {lab.kafka.pid()}) "
-                 f"[dim]({time.monotonic() - t0:.1f} s)[/]"]
+        lines = [_line(lab.kafka, "Kafka broker (KRaft)", t0)]
         lab.connect.wait_ready()
-        lines.append(f"Kafka Connect on 127.0.0.1:{lab.connect.port} (pid {lab.connect.pid()}) "
-                     f"[dim]({time.monotonic() - t0:.1f} s)[/]")
+        lines.append(_line(lab.connect, "Kafka Connect worker", t0))
         return lines
 
-    ds()  # generate before the threads: it is CPU-bound and shared
     with ui.console.status("starting PostgreSQL ×2, Kafka, Kafka Connect …"), ThreadPoolExecutor(3) as pool:
-        futs = [
-            pool.submit(postgres, lab.oltp, lambda: bootstrap.oltp_ready(lab),
-                        lambda: bootstrap.bootstrap_oltp(lab, ds())),
-            pool.submit(postgres, lab.warehouse, lambda: bootstrap.warehouse_ready(lab),
-                        lambda: bootstrap.bootstrap_warehouse(lab, ds(), seed)),
-            pool.submit(kafka_then_connect),
-        ]
+        futs = [pool.submit(oltp), pool.submit(warehouse), pool.submit(kafka_then_connect)]
+        errors = []
         for fut in futs:
-            result = fut.result()
+            try:
+                result = fut.result()
+            except LabError as exc:
+                errors.append(exc)
+                continue
             for line in result if isinstance(result, list) else [result]:
                 ui.ok(line)
+        if errors:
+            raise errors[0]
+    return bool(fresh)
 
+
+def _line(comp, what: str, t0: float, seeded: bool = False) -> str:
+    return (f"{what} on 127.0.0.1:{comp.port} (pid {comp.pid()})" + (", seeded" if seeded else "")
+            + f" [dim]({time.monotonic() - t0:.1f} s)[/]")
+
+
+def start_pipeline(lab: Lab) -> None:
     with ui.step("connectors shop-source (Debezium PostgreSQL) and warehouse-sink (JDBC) RUNNING"):
         lab.kafka.create_topics(CDC_TOPICS)
         lab.connect.register()
         lab.connect.wait_connectors()
+
+
+def start_services(lab: Lab) -> None:
+    from lab import incident, scheduler
+
     if not lab.orders.pid():
         with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
             sync.wait_in_sync(lab)
-    with ui.step("orders service writing"):
+    if incident.tile(lab) is None:
+        with ui.step("dbt: building the models for the dashboard"):
+            run = scheduler.dbt.run(lab.settings, ["run"], target="transform",
+                                    target_path=lab.settings.lab_dir / "dbt" / "up")
+            if not run.ok:
+                raise LabError("dbt could not build the models (your edits in dbt_project/?)",
+                               "fix the model named above, or `lab reset` to restore the shipped models",
+                               ExitCode.FAILED, detail=run.output[-2500:])
+    with ui.step("orders service and dbt scheduler running"):
         lab.orders.start()
+        lab.scheduler.start()
         lab.orders.wait_ready()
+        lab.scheduler.wait_ready()
+
+
+def start_clock(lab: Lab) -> None:
+    """The 13 minutes start when the learner lands in the incident, not when the data was loaded."""
+    from lab import bootstrap
+
+    with lab.warehouse.connect("warehouse") as conn:
+        bootstrap.set_state(conn, "clock", {"started_at": datetime.now(UTC).isoformat()})
+
+
+def up(settings: Settings, seed: int | None = None) -> Lab:
+    from seed.generate import DEFAULT_SEED
+
+    started = time.monotonic()
+    lab = prepare(settings)
+    preflight_ports(lab)
+    from lab import code
+
+    code.ensure_pristine(settings)
+    fresh = start_servers(lab, DEFAULT_SEED if seed is None else seed)
+    start_pipeline(lab)
+    if fresh:
+        start_clock(lab)
+    start_services(lab)
     ui.ok(f"lab up in {time.monotonic() - started:.1f} s")
     return lab
 
 
 def down(settings: Settings, wipe: bool = False) -> None:
     lab = build(settings)
-    lab.orders.stop()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda c: c.stop(), [lab.orders, lab.scheduler]))
     lab.connect.stop()  # before the broker, so it commits its offsets
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda c: c.stop(), [lab.kafka, lab.oltp, lab.warehouse]))

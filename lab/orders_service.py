@@ -27,6 +27,7 @@ from seed import load as seedload
 
 log = logging.getLogger("orders-service")
 EXPORT_EVERY = 5.0
+FIRST_ORDER_AFTER = 30.0  # the briefing shows the figures as they stand when the learner lands
 
 
 def orders_per_minute() -> float:
@@ -58,19 +59,15 @@ class Service:
         self.lab = build(self.settings)
         self.rng = random.Random()
         self.stopping = False
-        self.heartbeat = self.lab.orders.heartbeat
-
-    def beat(self) -> None:
-        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
-        self.heartbeat.touch()
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
         started_at = bootstrap.clock_started_at(self.lab) or datetime.now(UTC)
-        next_order = next_export = time.monotonic()
+        next_export = time.monotonic()
+        next_order = next_export + float(os.environ.get("LAB_FIRST_ORDER_AFTER", FIRST_ORDER_AFTER))
         shop = erp = wh = None
         while not self.stopping:
-            self.beat()
+            self.lab.orders.beat()
             try:
                 if shop is None or shop.closed:
                     shop = self.lab.oltp.connect("shop")

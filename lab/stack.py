@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from lab.components.connect import ConnectWorker
 from lab.components.kafka import KafkaBroker
-from lab.components.orders_service import OrdersService
 from lab.components.postgres import PostgresServer
+from lab.components.python_service import PythonService
 from lab.config import Settings
 
 
@@ -18,11 +18,12 @@ class Lab:
     warehouse: PostgresServer
     kafka: KafkaBroker
     connect: ConnectWorker
-    orders: OrdersService
+    orders: PythonService
+    scheduler: PythonService
 
     @property
     def all(self) -> list:
-        return [self.oltp, self.warehouse, self.kafka, self.connect, self.orders]
+        return [self.oltp, self.warehouse, self.kafka, self.connect, self.orders, self.scheduler]
 
     def component(self, name: str):
         for comp in self.all:
@@ -39,5 +40,6 @@ def build(settings: Settings, java: str = "java") -> Lab:
         warehouse=PostgresServer(comps["warehouse"], settings),
         kafka=KafkaBroker(comps["kafka"], settings, java),
         connect=ConnectWorker(comps["connect"], settings, java),
-        orders=OrdersService(comps["orders-service"], settings),
+        orders=PythonService(comps["orders-service"], settings),
+        scheduler=PythonService(comps["scheduler"], settings),
     )

@@ -1,4 +1,4 @@
-"""The orders service as a supervised process of the lab (its code is lab/orders_service.py)."""
+"""The lab's own Python processes (the orders service, the dbt scheduler), supervised like the servers."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from lab import process
 from lab.components.base import Health
 from lab.config import Component, Settings
 
-MAIN = "lab.orders_service"
-HEARTBEAT_MAX_AGE = 10.0
+HEARTBEAT_MAX_AGE = 15.0
 
 
-class OrdersService:
+class PythonService:
     def __init__(self, comp: Component, settings: Settings) -> None:
         self.name = comp.name
         self.comp = comp
+        self.module = comp.spec["module"]
         self.settings = settings
         self.port = None
         self.logfile = settings.log(self.name)
@@ -26,14 +26,19 @@ class OrdersService:
         self.pause_flag = settings.run_dir / f"{self.name}.paused"
 
     def pid(self) -> int | None:
-        return process.read_pid(self.pidfile, marker=MAIN)
+        return process.read_pid(self.pidfile, marker=self.module)
 
     def start(self) -> None:
         if self.pid():
             return
         self.heartbeat.unlink(missing_ok=True)
         env = {**os.environ, "LAB_HOME": str(self.settings.lab_dir), "PYTHONUNBUFFERED": "1"}
-        process.spawn([sys.executable, "-m", MAIN], self.logfile, self.pidfile, env=env, cwd=self.settings.root)
+        process.spawn([sys.executable, "-m", self.module], self.logfile, self.pidfile, env=env,
+                      cwd=self.settings.root)
+
+    def beat(self) -> None:
+        self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
+        self.heartbeat.touch()
 
     def heartbeat_age(self) -> float | None:
         try:
@@ -43,12 +48,12 @@ class OrdersService:
 
     def wait_ready(self, timeout: float = 20) -> None:
         process.wait_for(lambda: (self.heartbeat_age() or 1e9) < HEARTBEAT_MAX_AGE, timeout,
-                         what="orders service", log=self.logfile, pid=self.pid())
+                         what=self.name, log=self.logfile, pid=self.pid())
 
     def stop(self) -> None:
         pid = self.pid()
         if pid:
-            process.stop(pid, timeout=10)
+            process.stop(pid, timeout=15)
 
     def pause(self) -> None:
         self.pause_flag.parent.mkdir(parents=True, exist_ok=True)
@@ -68,4 +73,4 @@ class OrdersService:
         age = self.heartbeat_age()
         if age is None or age > HEARTBEAT_MAX_AGE:
             return Health(self.name, False, None, pid, "no heartbeat")
-        return Health(self.name, True, None, pid, "paused" if self.paused else "writing orders")
+        return Health(self.name, True, None, pid, "paused" if self.paused else self.comp.spec.get("doing", "running"))

@@ -1,0 +1,55 @@
+"""The learner's code: dbt_project/ restored to the shipped version, edits saved aside first."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+from lab.config import Settings
+
+IGNORED = shutil.ignore_patterns("target", "logs", ".user.yml", "__pycache__")
+
+
+def pristine_dir(settings: Settings) -> Path:
+    return settings.lab_dir / "pristine" / "dbt_project"
+
+
+def ensure_pristine(settings: Settings) -> Path:
+    """Keep a copy of the shipped models: from git HEAD when this is a checkout, else the tree as first seen."""
+    target = pristine_dir(settings)
+    if target.exists():
+        return target
+    tmp = target.with_name("dbt_project.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(settings.root), "archive", "HEAD", "dbt_project"],
+                             capture_output=True)
+    if archive.returncode == 0:
+        subprocess.run(["tar", "-x", "-C", str(tmp), "--strip-components=1"], input=archive.stdout, check=True)
+    else:
+        shutil.rmtree(tmp)
+        shutil.copytree(settings.root / "dbt_project", tmp, ignore=IGNORED)
+    tmp.rename(target)
+    return target
+
+
+def _differs(a: Path, b: Path) -> bool:
+    out = subprocess.run(["diff", "-rq", "-x", "target", "-x", "logs", "-x", ".user.yml", str(a), str(b)],
+                         capture_output=True)
+    return out.returncode != 0
+
+
+def restore(settings: Settings) -> Path | None:
+    """Put the shipped dbt_project/ back. Returns where the learner's version was saved, if it differed."""
+    pristine = ensure_pristine(settings)
+    live = settings.root / "dbt_project"
+    saved = None
+    if live.exists() and _differs(live, pristine):
+        saved = settings.lab_dir / "saved" / time.strftime("dbt_project-%Y%m%d-%H%M%S")
+        shutil.copytree(live, saved, ignore=IGNORED)
+    if saved or not live.exists():
+        shutil.rmtree(live, ignore_errors=True)
+        shutil.copytree(pristine, live)
+    return saved
