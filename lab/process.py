@@ -105,8 +105,10 @@ def lab_processes(lab_dir: Path) -> list[psutil.Process]:
             if proc.info["status"] == psutil.STATUS_ZOMBIE or proc.pid == os.getpid():
                 continue
             args = proc.info["cmdline"] or []
-            if any(a == root or a.startswith(root + "/") or ("=" + root + "/") in a for a in args) or any("lab.orders_service" in a for a in args) and proc.environ().get("LAB_HOME") == root:
+            if any(a == root or a.startswith(root + "/") or ("=" + root + "/") in a for a in args):
                 found.append(proc)
+            elif any(a.startswith("lab.") for a in args) and proc.environ().get("LAB_HOME") == root:
+                found.append(proc)  # the lab's Python services carry LAB_HOME, not a path
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
