@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# LAB_TEST_HOME / LAB_TEST_PORT_OFFSET let two test runs (or a developer's and CI's) live side by side.
+_OFFSET = int(os.environ.get("LAB_TEST_PORT_OFFSET", "10"))
 TEST_ENV = {
-    "LAB_HOME": str(ROOT / ".lab-test"),
-    "LAB_PORT_OLTP": "54330",
-    "LAB_PORT_WAREHOUSE": "54331",
-    "LAB_PORT_KAFKA": "19192",
-    "LAB_PORT_KAFKA_CONTROLLER": "19193",
-    "LAB_PORT_CONNECT": "18183",
+    "LAB_HOME": os.environ.get("LAB_TEST_HOME", str(ROOT / ".lab-test")),
+    "LAB_PORT_OLTP": str(54320 + _OFFSET),
+    "LAB_PORT_WAREHOUSE": str(54321 + _OFFSET),
+    "LAB_PORT_KAFKA": str(19092 + 10 * _OFFSET),
+    "LAB_PORT_KAFKA_CONTROLLER": str(19093 + 10 * _OFFSET),
+    "LAB_PORT_CONNECT": str(18083 + 10 * _OFFSET),
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
 os.environ.update(TEST_ENV)  # before any lab settings are read
