@@ -146,6 +146,77 @@ def orders_resume() -> None:
     ui.ok("orders service writing again")
 
 
+def _shop_erp():
+    from lab.stack import build
+
+    lab = build(load_settings())
+    _require_up(lab)
+    return lab, lab.oltp.connect("shop"), lab.oltp.connect("erp")
+
+
+def _story_time(lab):
+    from lab import bootstrap, clock
+
+    started = bootstrap.clock_started_at(lab)
+    return clock.story_now(started) if started else clock.STORY_START
+
+
+@orders.command("create")
+@click.option("--customer", type=int, default=None, help="Customer id (default: a random one).")
+@click.option("--amount", required=True, help="Order amount, e.g. 129.90 (exact decimal).")
+def orders_create(customer: int | None, amount: str) -> None:
+    """Create a paid order now (story time) and post its sale to the ERP."""
+    import random
+    from decimal import Decimal, InvalidOperation
+
+    from lab.orders_service import pick_customer
+    from seed import events
+
+    try:
+        value = Decimal(amount)
+    except InvalidOperation as exc:
+        raise LabError(f"--amount {amount!r} is not a number", "write it like 129.90", ExitCode.USAGE) from exc
+    lab, shop, erp = _shop_erp()
+    with shop, erp:
+        cid = customer or pick_customer(shop, random.Random())
+        oid = events.create_order(shop, erp, cid, value, _story_time(lab))
+    ui.ok(f"order {oid} created for customer {cid}: ${value:,.2f}")
+
+
+def _order_event(kind: str, order_id: int) -> None:
+    from seed import events
+
+    fn = {"refund-v2": events.refund_v2, "refund-old": events.refund_old_flow, "cancel": events.cancel}[kind]
+    lab, shop, erp = _shop_erp()
+    with shop, erp:
+        try:
+            fn(shop, erp, order_id, _story_time(lab))
+        except ValueError as exc:
+            raise LabError(f"order {order_id}: {exc}", "pick an order that is still paid or shipped") from exc
+    ui.ok(f"order {order_id}: {kind} done (OLTP and ERP)")
+
+
+@orders.command("refund-v2")
+@click.argument("order_id", type=int)
+def orders_refund_v2(order_id: int) -> None:
+    """Refund the v2 way: set refunded_at, leave status alone."""
+    _order_event("refund-v2", order_id)
+
+
+@orders.command("refund-old")
+@click.argument("order_id", type=int)
+def orders_refund_old(order_id: int) -> None:
+    """Refund the old way: status = 'refunded'."""
+    _order_event("refund-old", order_id)
+
+
+@orders.command("cancel")
+@click.argument("order_id", type=int)
+def orders_cancel(order_id: int) -> None:
+    """Cancel an order: status = 'cancelled'."""
+    _order_event("cancel", order_id)
+
+
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if stack/compose.yaml differs from the description.")
 def compose(check: bool) -> None:

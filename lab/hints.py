@@ -12,7 +12,7 @@ from lab.stack import Lab
 
 def ladder() -> list[str]:
     doc = tomllib.loads((Path(__file__).parent / "hints.toml").read_text())
-    return [h["text"].strip() for h in doc["hint"]]
+    return [" ".join(h["text"].split()) for h in doc["hint"]]  # one paragraph each, wrapped by the terminal
 
 
 def next_hint(lab: Lab) -> tuple[int, int, str]:
