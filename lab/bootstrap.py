@@ -7,10 +7,13 @@ PostgreSQL, which is what lets `lab reset` put the data back in well under a sec
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,8 +28,27 @@ CDC_TABLES = ("orders", "customers")
 OLTP_DATABASES = ("shop", "erp")
 
 
+@functools.cache
+def seed_version() -> str:
+    """Hash of the seed package (generator + schemas): templates built by other code are never reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent / "seed"
+    for path in sorted([*root.glob("*.py"), *root.glob("schema/*.sql")]):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:8]
+
+
 def template_name(db: str, seed: int) -> str:
-    return f"{db}_tpl_{seed}"
+    return f"{db}_tpl_{seed}_{seed_version()}"
+
+
+def _drop_stale_templates(conn: psycopg.Connection, db: str) -> None:
+    rows = conn.execute("select datname from pg_database where datname like %s and datname not like %s",
+                        (f"{db}\\_tpl\\_%", f"%\\_{seed_version()}%")).fetchall()
+    for (name,) in rows:
+        conn.execute(sql.SQL("alter database {} is_template false").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 def _exists(conn: psycopg.Connection, name: str) -> bool:
@@ -80,6 +102,8 @@ def ensure_oltp_templates(server: PostgresServer, data: Dataset) -> None:
             if not exists (select from pg_roles where rolname = 'lab_cdc') then
               create role lab_cdc login replication;
             end if; end $$""")
+        for db in OLTP_DATABASES:
+            _drop_stale_templates(conn, db)
         missing = [db for db in OLTP_DATABASES if not _exists(conn, template_name(db, data.seed))]
         for db in missing:
             _create(conn, template_name(db, data.seed) + "_building")
@@ -106,6 +130,7 @@ def ensure_warehouse_template(server: PostgresServer, data: Dataset) -> None:
 
     name = template_name("warehouse", data.seed)
     with server.connect() as conn:
+        _drop_stale_templates(conn, "warehouse")
         if _exists(conn, name):
             return
         _create(conn, name + "_building")
@@ -151,6 +176,7 @@ def clone_oltp(server: PostgresServer, seed: int) -> None:
 def clone_warehouse(server: PostgresServer, seed: int) -> None:
     with server.connect() as conn:
         _create(conn, "warehouse", template_name("warehouse", seed))
+        conn.execute("grant create on database warehouse to lab_transformer")
     with server.connect("warehouse") as conn:
         set_state(conn, "seed", seed)
         set_state(conn, "clock", {"started_at": datetime.now(UTC).isoformat()})

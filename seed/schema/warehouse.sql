@@ -81,6 +81,10 @@ create schema analytics authorization lab_transformer;
 grant usage, create on schema analytics to lab_transformer;
 grant usage on schema analytics to lab_tester;
 alter default privileges for role lab_transformer in schema analytics grant select on tables to lab_tester;
+-- The checker builds a learner's models into a schema of its own (lab_transformer creates it; the
+-- database-level CREATE is granted by the lab after each clone, since clones do not copy database ACLs).
+alter default privileges for role lab_transformer grant usage on schemas to lab_tester;
+alter default privileges for role lab_transformer grant select on tables to lab_tester;
 
 -- erp: finance's export of the ledger's control totals (models must not read it) -----------------
 
