@@ -71,6 +71,7 @@ class Settings:
     ports: dict[str, int]
     lab_dir: Path
     cache_dir: Path
+    runtime: str = "native"  # or "docker" (LAB_RUNTIME=docker): servers from stack/compose.yaml
 
     @property
     def run_dir(self) -> Path:
@@ -91,7 +92,11 @@ class Settings:
         return self.run_dir / f"{name}.pid"
 
     def template_vars(self) -> dict[str, Any]:
-        """Values the config templates in stack/ are rendered with (native runtime)."""
+        """Values the config templates in stack/ are rendered with, as the servers see each other."""
+        if self.runtime == "docker":
+            from lab.runtime import docker
+
+            return docker.template_vars(self)
         return {
             "ports": self.ports,
             "bind_host": LOOPBACK,
@@ -113,4 +118,9 @@ def settings(root: Path = REPO_ROOT) -> Settings:
     lab_dir = Path(os.environ.get("LAB_HOME", root / ".lab")).resolve()
     cache = Path(os.environ.get("LAB_CACHE_DIR", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                                 / "incident-lab")).resolve()
-    return Settings(root=root, stack=stack, ports=ports, lab_dir=lab_dir, cache_dir=cache)
+    runtime = os.environ.get("LAB_RUNTIME", "native")
+    if runtime not in ("native", "docker"):
+        from lab.errors import ExitCode, LabError
+
+        raise LabError(f"LAB_RUNTIME={runtime!r} is not a runtime", "use native (default) or docker", ExitCode.USAGE)
+    return Settings(root=root, stack=stack, ports=ports, lab_dir=lab_dir, cache_dir=cache, runtime=runtime)

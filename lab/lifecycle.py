@@ -16,6 +16,15 @@ CDC_TOPICS = ["shop.public.orders", "shop.public.customers"]
 
 def prepare(settings: Settings) -> Lab:
     """Install what is missing (Java check, PostgreSQL binaries, jars) and describe the lab."""
+    if settings.runtime == "docker":
+        from lab.runtime import docker
+
+        if not docker.engine_answers():
+            raise LabError("LAB_RUNTIME=docker, but no Docker engine answers", "start Docker, or unset LAB_RUNTIME "
+                           "to use the native runtime", ExitCode.LAB_UNHEALTHY)
+        with ui.step("docker compose: PostgreSQL ×2, Kafka, Kafka Connect (stack/compose.yaml)"):
+            docker.compose(settings, "up", "-d", "--wait")
+        return build(settings)
     java = install.ensure_java()
     install.ensure_postgres()
     install.ensure_jars(settings)
@@ -24,6 +33,8 @@ def prepare(settings: Settings) -> Lab:
 
 def preflight_ports(lab: Lab) -> None:
     """Refuse before starting anything if a port of a stopped component is taken."""
+    if lab.settings.runtime == "docker":
+        return  # compose publishes the ports and says so itself
     for comp in (lab.oltp, lab.warehouse, lab.kafka, lab.connect):
         if not comp.pid():
             process.require_free_port(comp.port, comp.name)
@@ -150,6 +161,11 @@ def down(settings: Settings, wipe: bool = False) -> None:
     lab = build(settings)
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda c: c.stop(), [lab.orders, lab.scheduler]))
+    if settings.runtime == "docker":
+        from lab.runtime import docker
+
+        docker.compose(settings, "down", *(["-v"] if wipe else []))
+        return
     lab.connect.stop()  # before the broker, so it commits its offsets
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda c: c.stop(), [lab.kafka, lab.oltp, lab.warehouse]))

@@ -52,10 +52,14 @@ class ConnectWorker:
 
     # lifecycle ----------------------------------------------------------------------------------
     def pid(self) -> int | None:
+        if self.settings.runtime == "docker":
+            from lab.runtime import docker
+
+            return docker.container_pid(self.settings, self.name)
         return process.read_pid(self.pidfile, marker=MAIN)
 
     def start(self) -> None:
-        if self.pid():
+        if self.pid() or self.settings.runtime == "docker":  # compose starts the containers
             return
         process.require_free_port(self.port, self.name)
         values = {**self.settings.template_vars(), "plugin_path": str(self.settings.jvm_dir / "plugins")}

@@ -57,10 +57,14 @@ class KafkaBroker:
                            ExitCode.LAB_UNHEALTHY, detail=(out.stdout + out.stderr)[-2000:])
 
     def pid(self) -> int | None:
+        if self.settings.runtime == "docker":
+            from lab.runtime import docker
+
+            return docker.container_pid(self.settings, self.name)
         return process.read_pid(self.pidfile, marker=MAIN)
 
     def start(self) -> None:
-        if self.pid():
+        if self.pid() or self.settings.runtime == "docker":  # compose starts the containers
             return
         for port in (self.port, self.settings.ports["kafka_controller"]):
             process.require_free_port(port, self.name if port == self.port else "kafka-controller")

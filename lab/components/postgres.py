@@ -125,11 +125,15 @@ class PostgresServer:
         _give_to_postgres(conf)
 
     def pid(self) -> int | None:
+        if self.settings.runtime == "docker":
+            from lab.runtime import docker
+
+            return docker.container_pid(self.settings, self.name)
         pidfile = self.datadir / "postmaster.pid"
         return process.read_pid(pidfile, marker="postgres") if pidfile.exists() else None
 
     def start(self) -> None:
-        if self.pid():
+        if self.pid() or self.settings.runtime == "docker":  # compose starts the containers
             return
         self.init()
         process.require_free_port(self.port, self.name)

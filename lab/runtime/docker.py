@@ -130,3 +130,14 @@ def compose(settings: Settings, *args: str) -> None:
     if out.returncode != 0:
         raise LabError(f"`{' '.join(argv)}` failed", "see the output above", ExitCode.LAB_UNHEALTHY,
                        detail=out.stderr[-2000:])
+
+
+def container_pid(settings: Settings, service: str) -> int | None:
+    """Host pid of a compose service's main process (what `lab status` shows), or None if not running."""
+    base = ["docker", "compose", "-f", str(settings.root / "stack" / "compose.yaml")]
+    cid = subprocess.run([*base, "ps", "-q", service], capture_output=True, text=True).stdout.strip()
+    if not cid:
+        return None
+    out = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", cid], capture_output=True, text=True)
+    pid = out.stdout.strip()
+    return int(pid) if pid.isdigit() and int(pid) > 0 else None
