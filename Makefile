@@ -38,7 +38,7 @@ test-unit: venv ## Only the tests that need no servers
 	@$(PY) -m pytest -m unit
 
 lint: venv ## ruff
-	@$(VENV)/bin/ruff check lab seed checks tests bench
+	@$(VENV)/bin/ruff check .
 
 bench: venv ## Measure the quality bars of LAB_SPEC §7
 	@$(PY) -m bench
