@@ -217,6 +217,14 @@ def orders_cancel(order_id: int) -> None:
     _order_event("cancel", order_id)
 
 
+# `lab check` and `lab grade` live in checks/ (the trusted checker); they are only registered here.
+from checks.cli import check as _check  # noqa: E402
+from checks.cli import grade as _grade  # noqa: E402
+
+cli.add_command(_check)
+cli.add_command(_grade)
+
+
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if stack/compose.yaml differs from the description.")
 def compose(check: bool) -> None:

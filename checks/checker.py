@@ -1,0 +1,205 @@
+"""`lab check`: build the learner's project into a private schema and decide each criterion of §6.
+
+Order of work, and why: health first (an unhealthy lab can only give ERROR); the orders service and the
+scheduler paused so the tile and the ERP are read at one watermark; the build; criteria 2, 3, 5, 6 and
+the regression guard at that watermark; the live probe last, since it changes the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+
+from checks import build as builder
+from checks import guard, health, honesty, judge_build, money, probe, shipped_tests, state, watermark
+from checks.outcome import CheckError, Criterion, Report, Status, errored, judged, not_reached
+from lab import code, incident, sync
+from lab.config import Settings
+from lab.errors import LabError
+from lab.stack import Lab, build
+
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class Options:
+    project_dir: Path
+    base_project: Path | None = None  # default: the shipped project as the lab first saw it
+    probe_seed: int | None = None
+    timeout: float = DEFAULT_TIMEOUT  # per dbt invocation on the learner's project
+    guard: bool = True
+    record: bool = True  # remember a first success in ops.lab_state 'solved'
+    mode: str = "check"
+    criterion1: Criterion | None = None  # decided by the grader (tampering); `lab check` does not judge it
+    keep: bool = False  # keep the check's schemas (debugging)
+
+
+@contextlib.contextmanager
+def _one_check_at_a_time(settings: Settings) -> Iterator[None]:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    with open(settings.run_dir / "check.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise CheckError("another check is running on this lab", "wait for it to finish") from exc
+        yield
+
+
+def run(settings: Settings, opts: Options) -> Report:
+    started = time.monotonic()
+    lab = build(settings)
+    health.require_running(lab)  # before `lab up`: one line, exit 2, no report
+    report = Report(opts.mode)
+    report.lab.update(state.session(lab))
+    report.lab["project_dir"] = str(opts.project_dir)
+    report.criteria.append(opts.criterion1 or Criterion(
+        1, Status.SKIP, "judged by `lab grade` (it compares your branch with the base ref)", max_score=1))
+    problem = None
+    try:
+        health.require_healthy(lab)
+        with _one_check_at_a_time(settings), watermark.services_paused(lab):
+            report.lab.setdefault("timings", {})["pause"] = round(time.monotonic() - started, 2)
+            _judge(lab, opts, report)
+    except CheckError as err:
+        problem, report.error = err.problem, err.line()
+    except (psycopg.OperationalError, LabError) as exc:
+        # A server gone or a lab step failing mid-check is the lab's trouble, never a verdict on the fix.
+        problem = exc.problem if isinstance(exc, LabError) else f"lost a database connection ({_first_line(exc)})"
+        report.error = CheckError(problem, "`lab status` shows what is wrong; `lab up`, then check again").line()
+    report.fill_unjudged(problem)
+    report.lab["duration_s"] = round(time.monotonic() - started, 1)
+    if report.status is Status.PASS and opts.record:
+        state.record_solved(lab, {"time_to_fix_s": report.lab.get("time_to_fix_s"),
+                                  "hints_used": report.lab.get("hints_used"), "mode": opts.mode,
+                                  "probe_seed": (report.lab.get("probe") or {}).get("seed")})
+    return report
+
+
+@contextlib.contextmanager
+def timed(report: Report, name: str) -> Iterator[None]:
+    """Where a check spends its time (report.lab['timings'], seconds): the 60 s budget of LAB_SPEC §7."""
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        report.lab.setdefault("timings", {})[name] = round(time.monotonic() - start, 2)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def read_tile(lab: Lab, schema: str) -> tuple[Decimal | None, str | None]:
+    try:
+        return money.exact(incident.tile(lab, schema)), None
+    except psycopg.OperationalError:
+        raise  # the warehouse is gone: the lab's trouble, not the model's
+    except psycopg.Error as exc:
+        return None, _first_line(exc)
+
+
+def _ids_exist(lab: Lab):
+    def lookup(ids: list[int]) -> list[int]:
+        with lab.warehouse.connect("warehouse") as conn:
+            rows = conn.execute("select order_id from raw.orders where order_id = any(%s)", (ids,)).fetchall()
+        return [int(r[0]) for r in rows]
+    return lookup
+
+
+def _judge(lab: Lab, opts: Options, report: Report) -> None:
+    settings = lab.settings
+    with timed(report, "prepare"):
+        builder.drop_leftovers(lab)
+        base = shipped_tests.base_manifest(settings, opts.base_project or code.ensure_pristine(settings))
+    with timed(report, "watermark"):
+        watermark.settle(lab)
+    erp0 = incident.erp(lab)
+    schema = builder.new_schema()
+    work = settings.lab_dir / "checks" / "runs" / schema
+    report.lab["schema"] = schema
+    try:
+        with timed(report, "build"):
+            main = builder.build(lab, opts.project_dir, schema, work / "main", opts.timeout)
+        report.criteria.append(judge_build.judge(main, base))
+        parsed = bool(main.manifest)
+        tile0, why = read_tile(lab, schema) if main.models_ok else (None, None)
+        report.lab.update({"erp_q2": str(erp0), "tile_q2": None if tile0 is None else str(tile0)})
+        report.criteria.append(_tile_vs_erp(main.models_ok, tile0, erp0, why))
+        if parsed:
+            with timed(report, "scan"):
+                findings = honesty.scan(main, honesty.figures(lab, erp0), _ids_exist(lab), honesty.erp_relations(lab))
+            report.criteria.append(honesty.judge(findings, main.models_ok))
+            report.criteria.append(shipped_tests.judge(base, main.manifest))
+        else:
+            report.criteria.append(not_reached(5, "dbt could not parse your project (criterion 2)"))
+            report.criteria.append(not_reached(6, "dbt could not parse your project (criterion 2)"))
+        if opts.guard:
+            with timed(report, "guard"):
+                report.criteria.append(guard.run(lab, main, work, opts.timeout))
+        else:
+            report.criteria.append(Criterion(None, Status.SKIP, "not run (--no-guard)",
+                                             max_score=float(len(guard.VARIANTS))))
+        if main.models_ok and tile0 is not None:
+            try:
+                with timed(report, "probe"):
+                    report.criteria.append(_probe(lab, opts, main, work, erp0, tile0, report))
+            except CheckError as err:
+                report.criteria.append(errored(4, err))
+        else:
+            report.criteria.append(not_reached(4, "the tile could not be built (criteria 2 and 3)"))
+    finally:
+        if not opts.keep:
+            builder.drop_schemas(lab, [schema, *guard.schemas_for(schema)])
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _tile_vs_erp(built: bool, tile: Decimal | None, erp: Decimal, why: str | None) -> Criterion:
+    mechanism = ["tile vs ERP at one watermark (warehouse = OLTP row for row, ERP export current)"]
+    if not built:
+        return not_reached(3, "the models did not build (criterion 2)")
+    if tile is None:
+        return judged(3, False, f"the tile cannot be read from your revenue_quarterly: {why}", mechanism)
+    if tile == erp:
+        return judged(3, True, f"tile {money.fmt(tile)} = ERP {money.fmt(erp)}, to the cent", mechanism,
+                      tile=str(tile), erp=str(erp))
+    return judged(3, False, f"tile {money.fmt(tile)} ≠ ERP {money.fmt(erp)} (Δ {money.signed(tile - erp)})",
+                  mechanism, tile=str(tile), erp=str(erp), delta=str(tile - erp))
+
+
+def _probe(lab: Lab, opts: Options, main: builder.Build, work: Path, erp0: Decimal, tile0: Decimal,
+           report: Report) -> Criterion:
+    seed = opts.probe_seed if opts.probe_seed is not None else probe.new_seed()
+    p = probe.make(lab, seed)
+    report.lab["probe"] = p.as_dict()
+    erp_delta = probe.erp_moved(lab, erp0, p)
+    cdc_s = watermark.wait_rows(lab, p.order_ids)
+    try:
+        sync.wait_in_sync(lab, 60)
+    except LabError as exc:
+        raise CheckError(exc.problem, "`lab status` shows which component is behind; run the check again") \
+            from exc
+    report.lab["probe"]["cdc_wait_s"] = round(cdc_s, 2)
+    mechanism = ["live probe through the orders service"]
+    rebuild = builder.run_models(lab.settings, opts.project_dir, main.schema, work / "probe", opts.timeout)
+    if rebuild.timed_out:
+        builder.cancel_queries(lab, main.schema)
+    if not rebuild.run.ok:
+        return judged(4, False, f"after the probe ({p.summary()}) your models did not rebuild", mechanism)
+    tile1, why = read_tile(lab, main.schema)
+    if tile1 is None:
+        return judged(4, False, f"after the probe the tile cannot be read: {why}", mechanism)
+    tile_delta = tile1 - tile0
+    report.lab["probe"].update({"erp_delta": str(erp_delta), "tile_delta": str(tile_delta)})
+    if tile_delta == erp_delta:
+        return judged(4, True, f"ERP moved {money.signed(erp_delta)}, tile moved {money.signed(tile_delta)} "
+                               f"({p.summary()})", mechanism)
+    return judged(4, False, f"ERP moved {money.signed(erp_delta)} but the tile moved {money.signed(tile_delta)}: "
+                            f"{probe.explain_gap(p, tile_delta)} ({p.summary()})", mechanism)

@@ -1,0 +1,123 @@
+"""`lab grade [REF|DIR|PATCH …] --base REF --out DIR`: judge learners' work from a trusted copy of the base.
+
+Per target: materialize its dbt_project/ and list what differs outside it (criterion 1), reset the lab
+with the trusted code (the stack keeps running between targets), run the checker, write JSON, JUnit XML
+and Markdown reports. Exit code: 0 all passed, 1 a target failed, 2 the lab could not judge one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from checks import checker, render, reports, state, targets, trusted
+from checks.outcome import CheckError, Report, Status
+from lab import ui
+from lab.config import Settings
+from lab.config import settings as load_settings
+from lab.errors import ExitCode, LabError
+from lab.stack import build
+
+
+def main(specs: list[str], *, base: str, out: Path, repo: Path | None, probe_seed: int | None, timeout: float,
+         reset: bool, guard: bool, base_label: str | None = None) -> int:
+    settings = load_settings()
+    repo = (repo or trusted.toplevel(settings.root) or trusted.toplevel(Path.cwd()) or Path.cwd()).resolve()
+    base_sha = trusted.resolve(repo, base)
+    if not trusted.is_trusted():
+        root = trusted.prepare(repo, base_sha, settings)
+        ui.info(f"[dim]grading with the trusted checker of {base} ({base_sha[:12]}) from {root}[/]")
+        argv = ["grade", *[str(Path(s).resolve()) if Path(s).exists() else s for s in specs],
+                "--base", base_sha, "--out", str(out.resolve()), "--repo", str(repo), "--timeout", str(timeout)]
+        argv += ["--probe-seed", str(probe_seed)] if probe_seed is not None else []
+        argv += [] if reset else ["--no-reset"]
+        argv += [] if guard else ["--no-guard"]
+        argv += ["--base-label", base_label or base]
+        return trusted.reexec(root, argv, settings)
+
+    trusted.verify_self()
+    # The learner's time to fix and hints are read once, before the first reset wipes them; they belong
+    # to the lab's session, so only a single target can claim them.
+    session = _learner_session(settings) if len(specs) == 1 else \
+        {"time_to_fix_s": None, "hints_used": None, "time_to_fix_source": "unknown: several targets graded"}
+    codes = []
+    folders = [f"{i:02d}-{_slug(spec)}" for i, spec in enumerate(specs, 1)]
+    for spec, folder in zip(specs, folders, strict=True):
+        dest = out if len(specs) == 1 else out / folder
+        codes.append(grade_one(settings, spec, repo=repo, base_sha=base_sha, base_label=base_label or base,
+                               out=dest, probe_seed=probe_seed, timeout=timeout, reset=reset, guard=guard,
+                               session=session))
+    if len(specs) > 1:
+        summaries = [out / folder / reports.MARKDOWN_NAME for folder in folders]
+        (out / reports.MARKDOWN_NAME).write_text("\n".join(p.read_text() for p in summaries if p.exists()))
+    if any(c == ExitCode.LAB_UNHEALTHY for c in codes):
+        return ExitCode.LAB_UNHEALTHY
+    return ExitCode.FAILED if any(codes) else ExitCode.OK
+
+
+def _slug(spec: str) -> str:
+    """A folder name for a target's reports: a file's or folder's name, or the ref."""
+    name = Path(spec).name if Path(spec).exists() else spec
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "target"
+
+
+def _learner_session(settings: Settings) -> dict[str, Any]:
+    """Time to fix and hints from the learner's own lab, read before the reset wipes them: their first
+    passing `lab check` if there was one, else the lab clock as it stands."""
+    lab = build(settings)
+    if not lab.warehouse.pid():
+        return {"time_to_fix_s": None, "hints_used": None, "time_to_fix_source": None}
+    s = state.session(lab)
+    if s.get("solved"):
+        return {"time_to_fix_s": s["solved"].get("time_to_fix_s"), "hints_used": s["solved"].get("hints_used"),
+                "time_to_fix_source": "first passing `lab check` on the learner's lab"}
+    return {"time_to_fix_s": s.get("time_to_fix_s"), "hints_used": s.get("hints_used"),
+            "time_to_fix_source": "lab clock when grading started (no passing `lab check` recorded)"}
+
+
+def _ensure_up_and_reset(settings: Settings, reset: bool) -> None:
+    from lab import lifecycle
+    from lab import reset as reset_mod
+
+    lab = build(settings)
+    if not (lab.warehouse.pid() and lab.oltp.pid()):
+        lifecycle.up(settings)
+    if reset:
+        reset_mod.reset(settings, keep_code=True)
+
+
+def grade_one(settings: Settings, spec: str, *, repo: Path, base_sha: str, base_label: str, out: Path,
+              probe_seed: int | None, timeout: float, reset: bool, guard: bool, session: dict[str, Any]) -> int:
+    started = time.monotonic()
+    work = settings.lab_dir / "grade" / "work" / _slug(spec)
+    target = targets.materialize(spec, repo, base_sha, work)
+    render.header(f"{target.label} against {base_label} ({base_sha[:12]})", "grade")
+    facts = {"target": target.label, "target_kind": target.kind, "commit": target.commit,
+             "base": f"{base_label} ({base_sha[:12]})", **session}
+    try:
+        _ensure_up_and_reset(settings, reset)
+        rep = checker.run(settings, checker.Options(
+            target.project, base_project=trusted.this_root() / "dbt_project", probe_seed=probe_seed, timeout=timeout,
+            guard=guard, record=False, mode="grade", criterion1=target.criterion1()))
+    except (CheckError, LabError) as exc:
+        rep = Report("grade", criteria=[target.criterion1()])
+        rep.error = exc.line() if isinstance(exc, CheckError) else f"{exc.problem} — {exc.fix}"
+        rep.fill_unjudged(exc.problem)
+    except Exception as exc:  # noqa: BLE001 - CI must get its reports even when the grader itself breaks
+        rep = Report("grade", criteria=[target.criterion1()])
+        rep.error = (f"the grader failed unexpectedly ({type(exc).__name__}: {exc}) — not your fault; "
+                     "report it to the lab's maintainers")
+        rep.fill_unjudged("the grader failed")
+    # The grader's reset restarted the lab clock: the learner's figures are the ones read before it.
+    for key in ("time_to_fix_s", "hints_used"):
+        rep.lab.pop(key, None)
+    rep.lab.update(facts)
+    rep.lab["duration_s"] = round(time.monotonic() - started, 1)
+    render.report(rep)
+    files = reports.write(rep, out)
+    ui.info(f"reports: {', '.join(str(f) for f in files)}")
+    shutil.rmtree(work, ignore_errors=True)
+    return {Status.PASS: ExitCode.OK, Status.FAIL: ExitCode.FAILED}.get(rep.status, ExitCode.LAB_UNHEALTHY)
