@@ -58,8 +58,11 @@ def _exists(conn: psycopg.Connection, name: str) -> bool:
 def _create(conn: psycopg.Connection, name: str, template: str | None = None) -> None:
     conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
     if template:
-        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
-                                                                      sql.Identifier(template)))
+        # FILE_COPY, not PostgreSQL 15's default WAL_LOG: a WAL_LOG copy carries the template's sequence
+        # pages with values the clone never logged, so after a crash (kill -9) the clone's sequences go
+        # back and the next insert hits a duplicate key (seen on erp.ledger after killing the OLTP server).
+        conn.execute(sql.SQL("create database {} template {} strategy file_copy").format(
+            sql.Identifier(name), sql.Identifier(template)))
     else:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 

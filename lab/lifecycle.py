@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from lab import install, process, sync, ui
+from lab import dbt, install, process, sync, ui
 from lab.config import Settings
 from lab.errors import ExitCode, LabError
 from lab.stack import Lab, build
@@ -107,23 +107,37 @@ def start_pipeline(lab: Lab) -> None:
     with ui.step("connectors shop-source (Debezium PostgreSQL) and warehouse-sink (JDBC) RUNNING"):
         lab.kafka.create_topics(CDC_TOPICS)
         lab.connect.register()
+        lab.connect.resume_stopped()  # e.g. left STOPPED by an interrupted `lab reset`
         lab.connect.wait_connectors()
 
 
-def start_services(lab: Lab) -> None:
-    from lab import incident, scheduler
+def prepare_build(lab: Lab) -> dbt.PreparedRun:
+    """`dbt run` of the models for the dashboard, started ahead: it imports dbt and parses the models while
+    the warehouse catches up, and builds when `start_services` says go."""
+    # The lab's own target path, so dbt's partial parsing (it re-parses whatever changed) may reuse it.
+    return dbt.PreparedRun(lab.settings, ["run"], target="transform", target_path=lab.settings.lab_dir / "dbt" / "up",
+                           partial_parse=True)
 
-    if not lab.orders.pid():
-        with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
-            sync.wait_in_sync(lab)
-    if incident.tile(lab) is None:
-        with ui.step("dbt: building the models for the dashboard"):
-            run = scheduler.dbt.run(lab.settings, ["run"], target="transform",
-                                    target_path=lab.settings.lab_dir / "dbt" / "up")
+
+def start_services(lab: Lab, build: dbt.PreparedRun | None = None) -> None:
+    from lab import incident
+
+    if build is None and incident.tile(lab) is None:
+        build = prepare_build(lab)
+    try:
+        if not lab.orders.pid():
+            with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
+                sync.wait_in_sync(lab)
+        if build is not None:
+            with ui.step("dbt: building the models for the dashboard"):
+                run = build.go()
             if not run.ok:
                 raise LabError("dbt could not build the models (your edits in dbt_project/?)",
                                "fix the model named above, or `lab reset` to restore the shipped models",
                                ExitCode.FAILED, detail=run.output[-2500:])
+    finally:
+        if build is not None:
+            build.cancel()
     with ui.step("orders service and dbt scheduler running"):
         lab.orders.start()
         lab.scheduler.start()

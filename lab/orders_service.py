@@ -38,6 +38,12 @@ def random_amount(rng: random.Random) -> Decimal:
     return Decimal(str(round(min(max(rng.lognormvariate(5.6, 0.7), 12.0), 4000.0), 2))).quantize(Decimal("0.01"))
 
 
+def _close(*conns: psycopg.Connection | None) -> None:
+    for conn in conns:
+        if conn is not None:
+            conn.close()
+
+
 def pick_customer(shop: psycopg.Connection, rng: random.Random) -> int:
     (hi,) = shop.execute("select max(customer_id) from customers").fetchone()
     row = shop.execute("select customer_id from customers where customer_id >= %s order by customer_id limit 1",
@@ -68,25 +74,32 @@ class Service:
         shop = erp = wh = None
         while not self.stopping:
             self.lab.orders.beat()
+            now = time.monotonic()
             try:
-                if shop is None or shop.closed:
+                if shop is None or shop.closed or erp is None or erp.closed:
+                    _close(shop, erp)
+                    shop = erp = None
                     shop = self.lab.oltp.connect("shop")
                     erp = self.lab.oltp.connect("erp")
-                    wh = self.lab.warehouse.connect("warehouse", user="lab_finance")
-                now = time.monotonic()
                 if now >= next_order and not self.lab.orders.paused:
                     self.tick(shop, erp, clock.story_now(started_at))
                     next_order = now + self.rng.expovariate(orders_per_minute() / 60.0)
-                if now >= next_export:
-                    seedload.export_control_totals(erp, wh)
-                    next_export = now + EXPORT_EVERY
             except psycopg.OperationalError as exc:
-                log.warning("database unavailable (%s); retrying", str(exc).strip().splitlines()[0])
-                for c in (shop, erp, wh):
-                    if c is not None:
-                        c.close()
-                shop = None
+                log.warning("OLTP database unavailable (%s); retrying", str(exc).strip().splitlines()[0])
+                _close(shop, erp)
+                shop = erp = None
                 time.sleep(1)
+            # Finance's export also needs the warehouse; a warehouse outage does not stop the shop selling.
+            if now >= next_export and erp is not None:
+                try:
+                    if wh is None or wh.closed:
+                        wh = self.lab.warehouse.connect("warehouse", user="lab_finance")
+                    seedload.export_control_totals(erp, wh)
+                except psycopg.OperationalError as exc:
+                    log.warning("export skipped, a database is unavailable (%s)", str(exc).strip().splitlines()[0])
+                    _close(wh)
+                    wh = None
+                next_export = now + EXPORT_EVERY
             time.sleep(0.2)
         log.info("stopped")
 

@@ -32,13 +32,16 @@ def _stop_connectors(lab: Lab) -> None:
                 time.sleep(0.1)
             if st.status_code == 404:
                 continue
-            # Tasks may take a moment to release; the offsets API answers 400 until they have.
-            for _ in range(100):
+            # Tasks may take a moment to release; the offsets API answers 400 until they have. A sink's
+            # consumer group must also be empty: after a crash (a killed worker, a restarted broker) the
+            # dead consumer stays a member until its session times out (10 s, warehouse-sink.json).
+            deadline = time.monotonic() + 60
+            while True:
                 resp = client.delete(f"/connectors/{name}/offsets")
-                if resp.status_code < 400:
+                if resp.status_code < 400 or time.monotonic() > deadline:
                     break
-                time.sleep(0.1)
-            else:
+                time.sleep(0.2)
+            if resp.status_code >= 400:
                 raise LabError(f"could not reset the offsets of connector {name}: {resp.text[:200]}",
                                "`lab logs connect`; `lab down && lab up` then `lab reset`", ExitCode.LAB_UNHEALTHY)
 
@@ -95,6 +98,7 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False) 
     else:
         ui.ok("dbt_project/ left as it is (--keep-code)")
 
+    build = lifecycle.prepare_build(lab)  # the shipped models, parsed while the data comes back
     with ui.step("connectors stopped, offsets deleted, replication slot dropped, topics deleted"):
         _stop_connectors(lab)
         bootstrap.drop_slot(lab.oltp)
@@ -109,9 +113,13 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False) 
                                      bootstrap.clone_warehouse(lab.warehouse, seed)))
             a.result(), b.result()
 
-    with ui.step("connectors resumed: Debezium re-snapshots into the warehouse"):
-        _resume_connectors(lab)
-    lifecycle.start_clock(lab)
-    lifecycle.start_services(lab)
+    try:
+        with ui.step("connectors resumed: Debezium re-snapshots into the warehouse"):
+            _resume_connectors(lab)
+        lifecycle.start_clock(lab)
+    except BaseException:
+        build.cancel()
+        raise
+    lifecycle.start_services(lab, build)
     ui.ok(f"lab reset to seed {seed} in {time.monotonic() - started:.1f} s")
     return lab

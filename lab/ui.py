@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from rich.console import Console
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: an error is one line however narrow the terminal (or a pipe, which rich takes as 80 columns).
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager

@@ -100,6 +100,17 @@ class ConnectWorker:
                 changed.append(name)
         return changed
 
+    def resume_stopped(self) -> list[str]:
+        """Resume connectors that are STOPPED or PAUSED (the lab never leaves them so on purpose)."""
+        resumed = []
+        with self.http() as client:
+            for name in self.connector_names:
+                st = client.get(f"/connectors/{name}/status")
+                if st.status_code == 200 and st.json()["connector"]["state"] in ("STOPPED", "PAUSED"):
+                    client.put(f"/connectors/{name}/resume").raise_for_status()
+                    resumed.append(name)
+        return resumed
+
     def status(self, name: str) -> dict[str, Any] | None:
         with self.http() as client:
             resp = client.get(f"/connectors/{name}/status")

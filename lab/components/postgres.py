@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from lab import process
@@ -138,6 +139,7 @@ class PostgresServer:
         self.init()
         process.require_free_port(self.port, self.name)
         self._write_conf()
+        self._clear_stale_lock()
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
         self.logfile.touch()
         _give_to_postgres(self.logfile)
@@ -147,6 +149,24 @@ class PostgresServer:
             raise LabError(f"PostgreSQL {self.name} did not start on port {self.port}",
                            f"read {self.logfile}", ExitCode.LAB_UNHEALTHY,
                            detail=(out.stderr + "\n" + process.tail(self.logfile)).strip())
+
+    def _clear_stale_lock(self) -> None:
+        """After a crash (kill -9) postmaster.pid names a postmaster that is gone. PostgreSQL removes such a
+        lock itself, unless the dead process is still a zombie waiting for its parent (or an init that does
+        not reap, as in many containers) to collect it: it then takes it for a live server and refuses to
+        start. Only the lock of such a zombie is removed; PostgreSQL's shared memory check still guards
+        against backends of the old server that are still alive."""
+        lock = self.datadir / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return  # PostgreSQL sees this one as stale by itself
+        lock.unlink(missing_ok=True)
 
     def wait_ready(self, timeout: float = 30) -> None:
         process.wait_for(self.ping, timeout, what=f"PostgreSQL {self.name}", log=self.logfile)
