@@ -32,13 +32,10 @@ def up(seed: int | None) -> None:
     """Start every component that is not running (idempotent) and show the incident briefing."""
     from lab import lifecycle
 
-    lab = lifecycle.up(load_settings(), seed)
-    try:
-        from lab import incident
+    from lab import incident
 
-        incident.briefing(lab)
-    except ImportError:
-        pass
+    lab = lifecycle.up(load_settings(), seed)
+    incident.briefing(lab)
 
 
 @cli.command()
