@@ -30,9 +30,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--seed", type=int, default=None, help="Variant seed for a fresh lab (default: the incident's).")
 def up(seed: int | None) -> None:
     """Start every component that is not running (idempotent) and show the incident briefing."""
-    from lab import lifecycle
-
-    from lab import incident
+    from lab import incident, lifecycle
 
     lab = lifecycle.up(load_settings(), seed)
     incident.briefing(lab)
