@@ -1,6 +1,9 @@
-"""Build the learner's project into a private schema: models as lab_transformer (`dbt run`), then
-tests as lab_tester (`dbt test`), each with the lab's own profile, a fresh target path, no partial
-parse and no colours (lab/dbt.py). Never into `analytics`: the scheduler and the learner use that.
+"""Build the learner's project into a private schema: models, seeds and snapshots as lab_transformer (`dbt
+build` without tests), then the tests as lab_tester (`dbt test`), each with the lab's own profile, a fresh
+target path and no colours (lab/dbt.py). Never into `analytics`: the scheduler and the learner use that.
+
+One dbt session per project (lab/dbt.py `Session`): dbt imports and parses once, while the checker waits
+for the pipeline, and the build, the tests and the probe's rebuild reuse that parse.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ from typing import Any
 from psycopg import sql
 
 from lab import dbt
-from lab.config import Settings
-from lab.stack import Lab
+from lab.api import Lab
 
 SCHEMA_PREFIX = "check_"
 # An explicit selection of everything: a `default: true` selector in the learner's selectors.yml would
 # otherwise decide what runs.
 SELECT_ALL = ["--select", "fqn:*"]
+BUILD_ARGS = ["build", *SELECT_ALL, "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+TEST_ARGS = ["test", *SELECT_ALL]
+# Resources that become relations (or functions) in the warehouse, and so must land in the check's schema.
+PLACED = ("model", "seed", "snapshot", "function")
 
 
 def new_schema() -> str:
@@ -53,33 +59,59 @@ class Build:
     models: Phase
     tests: Phase | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    misplaced: list[str] = field(default_factory=list)  # relations built outside the check's schema
 
     @property
     def models_ok(self) -> bool:
-        return self.models.run.ok and bool(self.models.results)
+        return self.models.run.ok and bool(self.models.results) and not self.misplaced
 
 
-def run_models(settings: Settings, project_dir: Path, schema: str, target: Path, timeout: float) -> Phase:
-    return Phase(dbt.run(settings, ["run", *SELECT_ALL], project_dir=project_dir, schema=schema,
-                         target="transform", target_path=target, timeout=timeout), timeout)
+def start(lab: Lab, project_dir: Path, schema: str, work: Path) -> dbt.Session:
+    """dbt imports and parses the project now; `build_models` and `run_tests` use it later."""
+    return dbt.Session(lab.settings, project_dir=project_dir, schema=schema, target="transform", work=work)
 
 
-def run_tests(settings: Settings, project_dir: Path, schema: str, target: Path, timeout: float) -> Phase:
-    return Phase(dbt.run(settings, ["test", *SELECT_ALL], project_dir=project_dir, schema=schema,
-                         target="test", target_path=target, timeout=timeout), timeout)
+def build_models(lab: Lab, session: dbt.Session, target: Path, timeout: float) -> Phase:
+    phase = Phase(session.run(BUILD_ARGS, target="transform", target_path=target, timeout=timeout), timeout)
+    if phase.timed_out:
+        cancel_queries(lab, session.schema)
+    return phase
 
 
-def build(lab: Lab, project_dir: Path, schema: str, work: Path, timeout: float) -> Build:
-    models = run_models(lab.settings, project_dir, schema, work / "run", timeout)
-    if models.timed_out:
-        cancel_queries(lab, schema)
-    result = Build(schema, project_dir, models, manifest=models.run.manifest())
-    if models.run.ok:
-        result.tests = run_tests(lab.settings, project_dir, schema, work / "test", timeout)
-        if result.tests.timed_out:
-            cancel_queries(lab, schema)
-        result.manifest = result.tests.run.manifest() or result.manifest
-    return result
+def run_tests(lab: Lab, session: dbt.Session, target: Path, timeout: float) -> Phase:
+    phase = Phase(session.run(TEST_ARGS, target="test", target_path=target, timeout=timeout), timeout)
+    if phase.timed_out:
+        cancel_queries(lab, session.schema)
+    return phase
+
+
+def misplaced(manifest: dict[str, Any], schema: str) -> list[str]:
+    """Relations the project put outside the check's schema (and its `<schema>_<custom>` companions) — a
+    custom generate_schema_name or database config would move what is judged somewhere else."""
+    out = []
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") not in PLACED or node.get("config", {}).get("materialized") == "ephemeral":
+            continue
+        where = node.get("schema") or ""
+        if (where != schema and not where.startswith(schema + "_")) or node.get("database") not in (None, "warehouse"):
+            out.append(f"{node.get('original_file_path') or node.get('name')} builds into "
+                       f"{node.get('database')}.{where}")
+    return sorted(out)
+
+
+def models(lab: Lab, session: dbt.Session, work: Path, timeout: float) -> Build:
+    """The models (with seeds and snapshots) as lab_transformer; the tests come later (`tests`)."""
+    phase = build_models(lab, session, work / "build", timeout)
+    manifest = phase.run.manifest()
+    return Build(session.schema, session.project_dir, phase, manifest=manifest,
+                 misplaced=misplaced(manifest, session.schema))
+
+
+def tests(lab: Lab, session: dbt.Session, build: Build, work: Path, timeout: float) -> None:
+    if not build.models_ok:
+        return
+    build.tests = run_tests(lab, session, work / "test", timeout)
+    build.manifest = build.tests.run.manifest() or build.manifest
 
 
 def cancel_queries(lab: Lab, schema: str) -> None:

@@ -11,20 +11,34 @@ import contextlib
 import fcntl
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
 from checks import build as builder
-from checks import guard, health, honesty, judge_build, money, probe, shipped_tests, state, watermark
+from checks import (
+    guard,
+    health,
+    honesty,
+    judge_build,
+    money,
+    privileges,
+    probe,
+    project,
+    redact,
+    shipped_tests,
+    state,
+    watermark,
+)
 from checks.outcome import CheckError, Criterion, Report, Status, errored, judged, not_reached
-from lab import code, incident, sync
+from lab import api
+from lab.api import Lab
 from lab.config import Settings
 from lab.errors import LabError
-from lab.stack import Lab, build
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -40,6 +54,21 @@ class Options:
     mode: str = "check"
     criterion1: Criterion | None = None  # decided by the grader (tampering); `lab check` does not judge it
     keep: bool = False  # keep the check's schemas (debugging)
+    on_event: Callable[[dict[str, Any]], None] | None = None  # each criterion as it is decided (the workspace)
+
+
+class _Streamed(list):
+    """The report's criteria, each handed to a listener the moment it is decided."""
+
+    def __init__(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__()
+        self.listener = listener
+
+    def append(self, c: Criterion) -> None:
+        super().append(c)
+        self.listener({"event": "criterion", "number": c.number, "key": c.key, "title": c.title,
+                       "status": c.status.value, "message": c.message, "score": c.score, "max_score": c.max_score,
+                       "required": c.required})
 
 
 @contextlib.contextmanager
@@ -55,11 +84,13 @@ def _one_check_at_a_time(settings: Settings) -> Iterator[None]:
 
 def run(settings: Settings, opts: Options) -> Report:
     started = time.monotonic()
-    lab = build(settings)
+    lab = api.open(settings)
     health.require_running(lab)  # before `lab up`: one line, exit 2, no report
     report = Report(opts.mode)
+    if opts.on_event:
+        report.criteria = _Streamed(opts.on_event)
     report.lab.update(state.session(lab))
-    report.lab["project_dir"] = str(opts.project_dir)
+    report.lab["project_dir"] = _shown(opts.project_dir, settings)
     report.criteria.append(opts.criterion1 or Criterion(
         1, Status.SKIP, "judged by `lab grade` (it compares your branch with the base ref)", max_score=1))
     problem = None
@@ -74,8 +105,13 @@ def run(settings: Settings, opts: Options) -> Report:
         # A server gone or a lab step failing mid-check is the lab's trouble, never a verdict on the fix.
         problem = exc.problem if isinstance(exc, LabError) else f"lost a database connection ({_first_line(exc)})"
         report.error = CheckError(problem, "`lab status` shows what is wrong; `lab up`, then check again").line()
+    except Exception as exc:  # noqa: BLE001 - a check that cannot finish is an ERROR, never a verdict
+        where = _shown(_log_traceback(settings), settings)
+        problem = f"the checker failed unexpectedly ({type(exc).__name__})"
+        report.error = CheckError(problem, f"report it to the lab's maintainers (traceback in {where})").line()
     report.fill_unjudged(problem)
     report.lab["duration_s"] = round(time.monotonic() - started, 1)
+    redact.report(report, {"$LAB_HOME": settings.lab_dir, ".": settings.root, "~": Path.home()})
     if report.status is Status.PASS and opts.record:
         state.record_solved(lab, {"time_to_fix_s": report.lab.get("time_to_fix_s"),
                                   "hints_used": report.lab.get("hints_used"), "mode": opts.mode,
@@ -86,11 +122,31 @@ def run(settings: Settings, opts: Options) -> Report:
 @contextlib.contextmanager
 def timed(report: Report, name: str) -> Iterator[None]:
     """Where a check spends its time (report.lab['timings'], seconds): the 60 s budget of LAB_SPEC §7."""
+    if isinstance(report.criteria, _Streamed):
+        report.criteria.listener({"event": "phase", "name": name})
     start = time.monotonic()
     try:
         yield
     finally:
         report.lab.setdefault("timings", {})[name] = round(time.monotonic() - start, 2)
+
+
+def _shown(path: Path, settings: Settings) -> str:
+    """A path as a report may show it: relative to the lab, never the grading machine's folders."""
+    for root in (settings.root, settings.lab_dir):
+        if path.is_relative_to(root):
+            return path.relative_to(root).as_posix()
+    return path.name
+
+
+def _log_traceback(settings: Settings) -> Path:
+    import traceback
+
+    path = settings.log("checker")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fh.write(traceback.format_exc() + "\n")
+    return path
 
 
 def _first_line(exc: BaseException) -> str:
@@ -99,7 +155,7 @@ def _first_line(exc: BaseException) -> str:
 
 def read_tile(lab: Lab, schema: str) -> tuple[Decimal | None, str | None]:
     try:
-        return money.exact(incident.tile(lab, schema)), None
+        return money.exact(api.tile(lab, schema)), None
     except psycopg.OperationalError:
         raise  # the warehouse is gone: the lab's trouble, not the model's
     except psycopg.Error as exc:
@@ -116,49 +172,79 @@ def _ids_exist(lab: Lab):
 
 def _judge(lab: Lab, opts: Options, report: Report) -> None:
     settings = lab.settings
-    with timed(report, "prepare"):
-        builder.drop_leftovers(lab)
-        base = shipped_tests.base_manifest(settings, opts.base_project or code.ensure_pristine(settings))
-    with timed(report, "watermark"):
-        watermark.settle(lab)
-    erp0 = incident.erp(lab)
     schema = builder.new_schema()
     work = settings.lab_dir / "checks" / "runs" / schema
     report.lab["schema"] = schema
+    with timed(report, "prepare"):
+        builder.drop_leftovers(lab)
+        privileges.reset_role_settings(lab)
+        privileges.require_guards(lab)
+        base = shipped_tests.base_manifest(settings, opts.base_project or api.shipped_project(settings))
     try:
-        with timed(report, "build"):
-            main = builder.build(lab, opts.project_dir, schema, work / "main", opts.timeout)
-        report.criteria.append(judge_build.judge(main, base))
-        parsed = bool(main.manifest)
-        tile0, why = read_tile(lab, schema) if main.models_ok else (None, None)
-        report.lab.update({"erp_q2": str(erp0), "tile_q2": None if tile0 is None else str(tile0)})
-        report.criteria.append(_tile_vs_erp(main.models_ok, tile0, erp0, why))
-        if parsed:
-            with timed(report, "scan"):
-                findings = honesty.scan(main, honesty.figures(lab, erp0), _ids_exist(lab), honesty.erp_relations(lab))
-            report.criteria.append(honesty.judge(findings, main.models_ok))
-            report.criteria.append(shipped_tests.judge(base, main.manifest))
-        else:
-            report.criteria.append(not_reached(5, "dbt could not parse your project (criterion 2)"))
-            report.criteria.append(not_reached(6, "dbt could not parse your project (criterion 2)"))
-        if opts.guard:
-            with timed(report, "guard"):
-                report.criteria.append(guard.run(lab, main, work, opts.timeout))
-        else:
-            report.criteria.append(Criterion(None, Status.SKIP, "not run (--no-guard)",
-                                             max_score=float(len(guard.VARIANTS))))
-        if main.models_ok and tile0 is not None:
-            try:
-                with timed(report, "probe"):
-                    report.criteria.append(_probe(lab, opts, main, work, erp0, tile0, report))
-            except CheckError as err:
-                report.criteria.append(errored(4, err))
-        else:
-            report.criteria.append(not_reached(4, "the tile could not be built (criteria 2 and 3)"))
+        project_copy = project.copy(opts.project_dir, work / "project")
+    except project.Refused as why:
+        report.criteria.append(judged(2, False, f"the checker refused your project: {why}",
+                                      ["the checker's copy of your project"]))
+        for number in (3, 4, 5, 6):
+            report.criteria.append(not_reached(number, "your project was refused (criterion 2)"))
+        return
+    session = builder.start(lab, project_copy, schema, work / "dbt")  # dbt parses while the pipeline settles
+    checker_guard = guard.Guard(lab, project_copy, schema, work, opts.timeout) if opts.guard else None
+    try:
+        _judge_project(lab, opts, report, session, checker_guard, work, base)
     finally:
+        if checker_guard is not None:
+            checker_guard.cancel()
+        session.close()
+        privileges.reset_role_settings(lab)  # what the learner's hooks set on their roles ends with the check
         if not opts.keep:
             builder.drop_schemas(lab, [schema, *guard.schemas_for(schema)])
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _judge_project(lab: Lab, opts: Options, report: Report, session, checker_guard: guard.Guard | None, work: Path,
+                   base: dict) -> None:
+    """Order of work, and why: the build, the tile read at once (before any test runs), the tests; then the
+    live probe. The regression guard's builds started with the check, in a process of their own: they run
+    meanwhile and are collected last."""
+    with timed(report, "watermark"):
+        watermark.settle(lab)
+    erp0 = api.erp(lab)
+    with timed(report, "build"):
+        main = builder.models(lab, session, work / "main", opts.timeout)
+        # The tile is read before the tests run: nothing the test role does can reach the figure judged.
+        tile0, why = read_tile(lab, main.schema) if main.models_ok else (None, None)
+    with timed(report, "tests"):
+        builder.tests(lab, session, main, work / "main", opts.timeout)
+    report.criteria.append(judge_build.judge(main, base))
+    parsed = bool(main.manifest)
+    report.lab.update({"erp_q2": str(erp0), "tile_q2": None if tile0 is None else str(tile0)})
+    report.criteria.append(_tile_vs_erp(main.models_ok, tile0, erp0, why))
+    if parsed:
+        report.criteria.append(shipped_tests.judge(base, main.manifest))
+    else:
+        report.criteria.append(not_reached(6, "dbt could not parse your project (criterion 2)"))
+    if main.models_ok and tile0 is not None:
+        try:
+            with timed(report, "probe"):
+                report.criteria.append(_probe(lab, opts, session, main, work, erp0, tile0, report))
+        except CheckError as err:
+            report.criteria.append(errored(4, err))
+    else:
+        report.criteria.append(not_reached(4, "the tile could not be built (criteria 2 and 3)"))
+    if parsed:
+        with timed(report, "scan"):
+            findings = honesty.scan(main, honesty.figures(lab, erp0), _ids_exist(lab), honesty.erp_relations(lab))
+            findings += honesty.from_leaks(privileges.leaks(lab))
+        report.criteria.append(honesty.judge(findings, main.models_ok))
+    else:
+        report.criteria.append(not_reached(5, "dbt could not parse your project (criterion 2)"))
+    if checker_guard is not None:
+        with timed(report, "guard (waiting for it)"):
+            report.criteria.append(checker_guard.result(main))
+    else:
+        report.criteria.append(Criterion(None, Status.SKIP, "not run (--no-guard)",
+                                         max_score=float(len(guard.VARIANTS))))
 
 
 def _tile_vs_erp(built: bool, tile: Decimal | None, erp: Decimal, why: str | None) -> Criterion:
@@ -174,7 +260,7 @@ def _tile_vs_erp(built: bool, tile: Decimal | None, erp: Decimal, why: str | Non
                   mechanism, tile=str(tile), erp=str(erp), delta=str(tile - erp))
 
 
-def _probe(lab: Lab, opts: Options, main: builder.Build, work: Path, erp0: Decimal, tile0: Decimal,
+def _probe(lab: Lab, opts: Options, session, main: builder.Build, work: Path, erp0: Decimal, tile0: Decimal,
            report: Report) -> Criterion:
     seed = opts.probe_seed if opts.probe_seed is not None else probe.new_seed()
     p = probe.make(lab, seed)
@@ -182,15 +268,13 @@ def _probe(lab: Lab, opts: Options, main: builder.Build, work: Path, erp0: Decim
     erp_delta = probe.erp_moved(lab, erp0, p)
     cdc_s = watermark.wait_rows(lab, p.order_ids)
     try:
-        sync.wait_in_sync(lab, 60)
+        api.wait_in_sync(lab, 60)
     except LabError as exc:
         raise CheckError(exc.problem, "`lab status` shows which component is behind; run the check again") \
             from exc
     report.lab["probe"]["cdc_wait_s"] = round(cdc_s, 2)
     mechanism = ["live probe through the orders service"]
-    rebuild = builder.run_models(lab.settings, opts.project_dir, main.schema, work / "probe", opts.timeout)
-    if rebuild.timed_out:
-        builder.cancel_queries(lab, main.schema)
+    rebuild = builder.build_models(lab, session, work / "probe", opts.timeout)
     if not rebuild.run.ok:
         return judged(4, False, f"after the probe ({p.summary()}) your models did not rebuild", mechanism)
     tile1, why = read_tile(lab, main.schema)

@@ -15,15 +15,18 @@ from typing import Any
 
 from checks import checker, render, reports, state, targets, trusted
 from checks.outcome import CheckError, Report, Status
-from lab import ui
+from lab import api, ui
 from lab.config import Settings
 from lab.config import settings as load_settings
 from lab.errors import ExitCode, LabError
-from lab.stack import build
 
 
 def main(specs: list[str], *, base: str, out: Path, repo: Path | None, probe_seed: int | None, timeout: float,
-         reset: bool, guard: bool, base_label: str | None = None) -> int:
+         reset: bool, guard: bool, base_label: str | None = None, facts: dict[str, str] | None = None,
+         session: bool = True) -> int:
+    """`facts` are written into each report's `lab` object as they are (the instructor's roster names the
+    learner, repository, ref and commit this way); `session=False` when the lab graded on is not the
+    learner's own (their time to fix and hints are on their machine, not here)."""
     settings = load_settings()
     repo = (repo or trusted.toplevel(settings.root) or trusted.toplevel(Path.cwd()) or Path.cwd()).resolve()
     base_sha = trusted.resolve(repo, base)
@@ -36,20 +39,26 @@ def main(specs: list[str], *, base: str, out: Path, repo: Path | None, probe_see
         argv += [] if reset else ["--no-reset"]
         argv += [] if guard else ["--no-guard"]
         argv += ["--base-label", base_label or base]
+        argv += [arg for key, value in (facts or {}).items() for arg in ("--fact", f"{key}={value}")]
+        argv += [] if session else ["--no-session"]
         return trusted.reexec(root, argv, settings)
 
     trusted.verify_self()
     # The learner's time to fix and hints are read once, before the first reset wipes them; they belong
     # to the lab's session, so only a single target can claim them.
-    session = _learner_session(settings) if len(specs) == 1 else \
-        {"time_to_fix_s": None, "hints_used": None, "time_to_fix_source": "unknown: several targets graded"}
+    if not session:
+        learner = {**_UNKNOWN, "time_to_fix_source": "unknown: not graded on the learner's own lab"}
+    elif len(specs) == 1:
+        learner = _learner_session(settings)
+    else:
+        learner = {**_UNKNOWN, "time_to_fix_source": "unknown: several targets graded"}
     codes = []
     folders = [f"{i:02d}-{_slug(spec)}" for i, spec in enumerate(specs, 1)]
     for spec, folder in zip(specs, folders, strict=True):
         dest = out if len(specs) == 1 else out / folder
         codes.append(grade_one(settings, spec, repo=repo, base_sha=base_sha, base_label=base_label or base,
                                out=dest, probe_seed=probe_seed, timeout=timeout, reset=reset, guard=guard,
-                               session=session))
+                               session=learner, facts=facts))
     if len(specs) > 1:
         summaries = [out / folder / reports.MARKDOWN_NAME for folder in folders]
         (out / reports.MARKDOWN_NAME).write_text("\n".join(p.read_text() for p in summaries if p.exists()))
@@ -64,37 +73,42 @@ def _slug(spec: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_") or "target"
 
 
+# The learner's session facts (their lab's clock), which the grader's reset would wipe; None when unknown.
+SESSION_KEYS = ("time_to_fix_s", "hints_used", "time_to_detect_s", "attempts")
+_UNKNOWN: dict[str, Any] = dict.fromkeys(SESSION_KEYS)
+
+
 def _learner_session(settings: Settings) -> dict[str, Any]:
-    """Time to fix and hints from the learner's own lab, read before the reset wipes them: their first
-    passing `lab check` if there was one, else the lab clock as it stands."""
-    lab = build(settings)
+    """Time to fix, hints, time to detect and attempts from the learner's own lab, read before the reset
+    wipes them: their first passing `lab check` if there was one, else the lab clock as it stands."""
+    lab = api.open(settings)
     if not lab.warehouse.pid():
-        return {"time_to_fix_s": None, "hints_used": None, "time_to_fix_source": None}
+        return {**_UNKNOWN, "time_to_fix_source": None}
     s = state.session(lab)
+    timeline = {"time_to_detect_s": s.get("time_to_detect_s"), "attempts": s.get("attempts")}
     if s.get("solved"):
         return {"time_to_fix_s": s["solved"].get("time_to_fix_s"), "hints_used": s["solved"].get("hints_used"),
-                "time_to_fix_source": "first passing `lab check` on the learner's lab"}
-    return {"time_to_fix_s": s.get("time_to_fix_s"), "hints_used": s.get("hints_used"),
+                **timeline, "time_to_fix_source": "first passing `lab check` on the learner's lab"}
+    return {"time_to_fix_s": s.get("time_to_fix_s"), "hints_used": s.get("hints_used"), **timeline,
             "time_to_fix_source": "lab clock when grading started (no passing `lab check` recorded)"}
 
 
 def _ensure_up_and_reset(settings: Settings, reset: bool) -> None:
-    from lab import lifecycle
-    from lab import reset as reset_mod
-
-    lab = build(settings)
+    lab = api.open(settings)
     if not (lab.warehouse.pid() and lab.oltp.pid()):
-        lifecycle.up(settings)
+        api.up(settings)
     if reset:
-        reset_mod.reset(settings, keep_code=True)
+        api.reset(settings, keep_code=True)
 
 
 def grade_one(settings: Settings, spec: str, *, repo: Path, base_sha: str, base_label: str, out: Path,
-              probe_seed: int | None, timeout: float, reset: bool, guard: bool, session: dict[str, Any]) -> int:
+              probe_seed: int | None, timeout: float, reset: bool, guard: bool, session: dict[str, Any],
+              facts: dict[str, str] | None = None) -> int:
     started = time.monotonic()
     work = settings.lab_dir / "grade" / "work" / _slug(spec)
     target = targets.materialize(spec, repo, base_sha, work)
     render.header(f"{target.label} against {base_label} ({base_sha[:12]})", "grade")
+    extra = dict(facts or {})  # from the caller (the roster): they win over what the grader found
     facts = {"target": target.label, "target_kind": target.kind, "commit": target.commit,
              "base": f"{base_label} ({base_sha[:12]})", **session}
     try:
@@ -112,9 +126,10 @@ def grade_one(settings: Settings, spec: str, *, repo: Path, base_sha: str, base_
                      "report it to the lab's maintainers")
         rep.fill_unjudged("the grader failed")
     # The grader's reset restarted the lab clock: the learner's figures are the ones read before it.
-    for key in ("time_to_fix_s", "hints_used"):
+    for key in SESSION_KEYS:
         rep.lab.pop(key, None)
     rep.lab.update(facts)
+    rep.lab.update(extra)
     rep.lab["duration_s"] = round(time.monotonic() - started, 1)
     render.report(rep)
     files = reports.write(rep, out)

@@ -4,7 +4,7 @@ again? Their tests are run against the original defective models and against a f
 
 How the learner's tests meet the variant models (a pragmatic choice): the learner's whole project is
 copied and only the files of the three shipped models (`stg_orders`, `fct_orders`, `revenue_quarterly`,
-found by model name wherever the learner keeps them) are replaced by the variant's. Everything else of
+found by file name wherever the learner keeps them) are replaced by the variant's. Everything else of
 the learner's — extra models, YAML, tests, macros — stays, so their tests run unchanged. A test counts
 as catching a variant when it passed on the learner's own models and fails (or errors) on the variant:
 an error there is caused by the variant, e.g. a test that needs the `refunded_at` column the original
@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql
-
 from checks import build as builder
 from checks.build import Build
 from checks.outcome import Criterion, Status
 from lab import dbt
-from lab.stack import Lab
+from lab.api import Lab
 
 VARIANTS_DIR = Path(__file__).resolve().parent / "variants"
 VARIANTS = {
@@ -56,41 +54,48 @@ class Outcome:
                 "caught_by": self.caught_by, "problem": self.problem}
 
 
-def _model_paths(manifest: dict[str, Any]) -> dict[str, str]:
+def _model_paths(project: Path) -> dict[str, str]:
+    """Where the learner keeps the three shipped models: dbt names a model after its file, wherever it is
+    (found by file, so the guard can start before dbt has parsed anything)."""
     out = dict(SHIPPED_PATHS)
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") == "model" and node.get("name") in out:
-            out[node["name"]] = node["original_file_path"]
+    for name in out:
+        skip = {"target", "dbt_packages", "logs", "tests", "analyses"}
+        hits = sorted(p for p in project.rglob(f"{name}.sql") if not skip & set(p.relative_to(project).parts))
+        if hits:
+            out[name] = hits[0].relative_to(project).as_posix()
     return out
 
 
-def prepare(project: Path, manifest: dict[str, Any], variant: str, dest: Path) -> Path:
+def prepare(project: Path, variant: str, dest: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(project, dest, ignore=IGNORE)
-    for name, rel in _model_paths(manifest).items():
+    for name, rel in _model_paths(project).items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(VARIANTS_DIR / variant / f"{name}.sql", target)
     return dest
 
 
-def _one(lab: Lab, baseline: set[str], project: Path, manifest: dict[str, Any], variant: str, schema: str,
-         work: Path, timeout: float) -> Outcome:
-    copy = prepare(project, manifest, variant, work / "project")
-    # One `dbt build` per variant as lab_tester, in a schema made for it (the guard's speed matters: four
-    # builds). lab_tester can read erp, so a learner's reconciliation test works here as it does in the
-    # main build; what the variant builds is only ever used for these test results, then dropped.
-    with lab.warehouse.connect("warehouse") as conn:
-        conn.execute(sql.SQL("create schema {} authorization lab_tester").format(sql.Identifier(schema)))
-    phase = builder.Phase(dbt.run(lab.settings, ["build", *builder.SELECT_ALL], project_dir=copy, schema=schema,
-                                  target="test", target_path=work / "build", timeout=timeout), timeout)
-    if phase.timed_out:
+def _one(lab: Lab, session: dbt.Session, project: Path, variant: str, schema: str, work: Path,
+         timeout: float) -> tuple[dict[str, str] | None, str | None]:
+    """(test statuses, problem) of the learner's tests on one variant: the models built as lab_transformer,
+    then the tests as lab_tester (which may read erp, so a reconciliation test catches what it would)."""
+    copy = prepare(project, variant, work / "project")
+    built = session.run(builder.BUILD_ARGS, target="transform", target_path=work / "build", timeout=timeout,
+                        project_dir=copy, schema=schema)
+    if built.returncode == -1:
         builder.cancel_queries(lab, schema)
-    status = phase.status_of()
-    if not status:
-        return Outcome(variant, problem="your project does not build with these models")
-    caught = sorted(uid for uid in baseline if status.get(uid) in CAUGHT)
-    return Outcome(variant, [_short(uid) for uid in caught])
+    if not built.results:
+        return None, "your project does not build with these models"
+    if builder.misplaced(built.manifest(), schema):
+        return None, "your project builds outside the schema it is given"
+    # Tests run even if a model of the learner's failed on the variant: a test that then errors was
+    # broken by the variant, which is what catching it means.
+    tested = session.run(builder.TEST_ARGS, target="test", target_path=work / "test", timeout=timeout,
+                         project_dir=copy, schema=schema)
+    if tested.returncode == -1:
+        builder.cancel_queries(lab, schema)
+    return {r["unique_id"]: r["status"] for r in tested.results}, None
 
 
 def _short(uid: str) -> str:
@@ -102,14 +107,46 @@ def schemas_for(schema: str) -> list[str]:
     return [f"{schema}_g{i}" for i in range(len(VARIANTS))]
 
 
-def run(lab: Lab, main: Build, work: Path, timeout: float, parallel: int = 2) -> Criterion:
-    if not main.models_ok or main.tests is None:
-        return Criterion(None, Status.SKIP, "not run: your models did not build", max_score=len(VARIANTS))
-    baseline = {r["unique_id"] for r in main.tests.results if r["status"] == "pass"}
-    jobs = list(zip(VARIANTS, schemas_for(main.schema), strict=True))
-    with ThreadPoolExecutor(parallel) as pool:
-        outcomes = list(pool.map(lambda job: _one(lab, baseline, main.project_dir, main.manifest, job[0], job[1],
-                                                  work / f"guard-{job[0]}", timeout), jobs))
+class Guard:
+    """The guard's builds, started at the beginning of a check in a dbt process of their own (one import of
+    dbt, one parse per variant), so they run while the checker builds, tests and probes the learner's own
+    models; `result` waits for them and scores them against the tests that passed on the learner's models."""
+
+    def __init__(self, lab: Lab, project: Path, schema: str, work: Path, timeout: float) -> None:
+        self.session = dbt.Session(lab.settings, schema=schemas_for(schema)[0], work=work / "guard",
+                                   parse_now=False)
+        jobs = list(zip(VARIANTS, schemas_for(schema), strict=True))
+        self.pool = ThreadPoolExecutor(1)
+        self.future = self.pool.submit(lambda: [(v, *_one(lab, self.session, project, v, sch, work / f"guard-{v}",
+                                                          timeout)) for v, sch in jobs])
+
+    def result(self, main: Build) -> Criterion:
+        try:
+            runs = self.future.result()
+        finally:
+            self.close()
+        if not main.models_ok or main.tests is None:
+            return Criterion(None, Status.SKIP, "not run: your models did not build", max_score=len(VARIANTS))
+        baseline = {r["unique_id"] for r in main.tests.results if r["status"] == "pass"}
+        outcomes = []
+        for variant, statuses, problem in runs:
+            if statuses is None:
+                outcomes.append(Outcome(variant, problem=problem))
+                continue
+            caught = sorted(uid for uid in baseline if statuses.get(uid) in CAUGHT)
+            outcomes.append(Outcome(variant, [_short(uid) for uid in caught]))
+        return _criterion(outcomes)
+
+    def close(self) -> None:
+        self.session.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def cancel(self) -> None:
+        self.session.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _criterion(outcomes: list[Outcome]) -> Criterion:
     caught = [o for o in outcomes if o.caught]
     parts = []
     for o in outcomes:

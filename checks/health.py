@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from checks.outcome import CheckError
+from lab.api import Lab
 from lab.errors import ExitCode, LabError
-from lab.stack import Lab
 
 NOT_RUNNING = LabError("the lab is not running", "start it with `make lab-up`", ExitCode.LAB_UNHEALTHY)
 

@@ -9,7 +9,7 @@ from checks import dbt_errors
 from checks.build import Build, Phase
 from checks.outcome import Criterion, judged
 
-RUN = "dbt run as lab_transformer"
+RUN = "dbt build (models, seeds, snapshots) as lab_transformer"
 TEST = "dbt test as lab_tester"
 OK_MODEL = {"success"}
 OK_TEST = {"pass", "warn"}  # a warning is a pass here; criterion 6 catches a shipped test loosened to warn
@@ -30,8 +30,8 @@ def judge(build: Build, base_manifest: dict[str, Any]) -> Criterion:
     if problem:
         message, mechanism = problem
         return judged(2, False, message, [mechanism])
-    n_models = len(build.models.results)
-    tests = build.tests.results if build.tests else []
+    n_models = sum(1 for r in build.models.results if r["unique_id"].startswith("model."))
+    tests = [r for r in (build.tests.results if build.tests else []) if not r["unique_id"].startswith("operation.")]
     units = sum(1 for r in tests if r["unique_id"].startswith("unit_test."))
     warned = sum(1 for r in tests if r["status"] == "warn")
     msg = (f"{n_models} models built, {len(tests)} tests passed ({len(tests) - units} data, {units} unit)"
@@ -74,6 +74,11 @@ def _models_problem(build: Build, base_manifest: dict[str, Any]) -> tuple[str, s
         return msg + more, RUN
     if not phase.results:
         return "dbt ran no model at all (an empty selection is not a pass)", RUN
+    if build.misplaced:
+        more = f" (and {len(build.misplaced) - 1} more)" if len(build.misplaced) > 1 else ""
+        return (f"{build.misplaced[0]}{more}, outside the checker's schema {build.schema} — the checker builds "
+                "your project where it reads it; keep dbt's default generate_schema_name (a custom schema "
+                f"becomes {build.schema}_<name>)", RUN)
     if failed:
         return f"{len(failed)} models were skipped, e.g. {_name(failed[0])}", RUN
     missing_runs = set(nodes(build.manifest, "model")) - {r["unique_id"] for r in phase.results}
@@ -95,14 +100,21 @@ def _tests_problem(build: Build) -> tuple[str, str] | None:
     if not phase.results and not phase.run.ok:
         return _explain(phase.run.output, build), TEST
     expected = set(nodes(build.manifest, "test")) | set(nodes(build.manifest, "unit_test"))
-    ran = {r["unique_id"] for r in phase.results}
+    # The project's on-run-start/-end hooks run in `dbt test` too (as lab_tester): they report "success".
+    hooks = [r for r in phase.results if r["unique_id"].startswith("operation.")]
+    failed_hooks = [r for r in hooks if r["status"] not in OK_MODEL]
+    if failed_hooks:
+        where = dbt_errors.node_where(failed_hooks[0]["unique_id"], build.manifest) or "a hook"
+        return f"{where} failed when the tests ran (as lab_tester): {_why(failed_hooks[0])}", TEST
+    results = [r for r in phase.results if not r["unique_id"].startswith("operation.")]
+    ran = {r["unique_id"] for r in results}
     if not ran:
         return "dbt ran no test at all (an empty selection is not a pass)", TEST
-    bad = [r for r in phase.results if r["status"] not in OK_TEST]
+    bad = [r for r in results if r["status"] not in OK_TEST]
     if bad:
         names = ", ".join(f"{_name(r)} ({_why(r)})" for r in bad[:3])
         more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        return f"{len(bad)} of {len(phase.results)} tests failed: {names}{more}", TEST
+        return f"{len(bad)} of {len(results)} tests failed: {names}{more}", TEST
     if expected - ran:
         left = sorted(u.split(".")[-1] for u in expected - ran)
         return f"dbt did not run every test: {', '.join(left[:5])}", TEST
@@ -116,7 +128,10 @@ def _name(result: dict[str, Any]) -> str:
 
 def _why(result: dict[str, Any]) -> str:
     msg = (result.get("message") or result["status"]).strip()
-    first = msg.splitlines()[0] if msg else result["status"]
+    lines = [ln.strip() for ln in msg.splitlines() if ln.strip()]
+    first = lines[0] if lines else result["status"]
+    if first.endswith("error:") and len(lines) > 1:  # a hook: "on-run-end failed, error:" then the reason
+        first = f"{first} {lines[1]}"
     if result["unique_id"].startswith("unit_test.") and result["status"] == "fail":
         return "the model's output differs from the expected rows"
     return first[:160]

@@ -1,8 +1,12 @@
 """What a check decides: one Criterion per line of LAB_SPEC §6, and the Report that holds them.
 
 Three outcomes are never confused: PASS, FAIL (the patch is wrong, and why) and ERROR (the lab could not
-judge — not the learner's fault). SKIP marks a criterion this mode does not judge (criterion 1 in
-`lab check`) or one not reached because an earlier one made it impossible to judge.
+judge — not the learner's fault). SKIP marks a criterion this run does not judge at all (criterion 1 in
+`lab check`, the regression guard under `--no-guard`: `Report.out_of_scope`) or one not reached because an
+earlier one made it impossible to judge.
+
+A grade's score is 0 unless every required criterion passes (LAB_SPEC §6): `Report.score` is the points
+awarded, `Report.points_earned` what the criteria earned on their own.
 """
 
 from __future__ import annotations
@@ -79,6 +83,15 @@ def not_reached(number: int, why: str) -> Criterion:
     return Criterion(number, Status.SKIP, f"not reached: {why}")
 
 
+NOT_JUDGED = "not_judged"  # a details key: this run does not judge the criterion at all (not a failure)
+
+
+def not_judged(number: int | None, why: str, max_score: float = 1.0) -> Criterion:
+    """A criterion outside this run's scope (criterion 1 in `lab check`, the guard under `--no-guard`): the
+    reports leave it out of the tests and the score instead of calling it passed or failed."""
+    return Criterion(number, Status.SKIP, why, max_score=max_score, details={NOT_JUDGED: True})
+
+
 def errored(number: int | None, err: CheckError) -> Criterion:
     return Criterion(number, Status.ERROR, err.line())
 
@@ -92,6 +105,21 @@ class Report:
 
     def criterion(self, number: int | None) -> Criterion | None:
         return next((c for c in self.criteria if c.number == number), None)
+
+    def out_of_scope(self, c: Criterion) -> bool:
+        """Not judged by this run at all (as opposed to not reached): `not_judged(...)`, or the two forms
+        the checker wrote before that marker existed — criterion 1 in `lab check` (only `lab grade` has a
+        base to compare with) and the regression guard under `--no-guard`."""
+        if c.status is not Status.SKIP:
+            return False
+        if c.details.get(NOT_JUDGED):
+            return True
+        return (c.number == 1 and self.mode == "check") or (c.number is None and "--no-guard" in c.message)
+
+    @property
+    def in_scope(self) -> list[Criterion]:
+        """The criteria this run judged or tried to: what the reports list as tests, in order."""
+        return [c for c in self.criteria if not self.out_of_scope(c)]
 
     def fill_unjudged(self, problem: str | None) -> None:
         """Every required criterion the check did not get to is an ERROR, saying why; then in order."""
@@ -107,7 +135,8 @@ class Report:
         required = [c for c in self.criteria if c.required]
         if any(c.status is Status.FAIL for c in required):
             return Status.FAIL
-        if self.error or any(c.status is Status.ERROR for c in required):
+        # A scored criterion that could not be judged leaves the grade incomplete: the lab's trouble too.
+        if self.error or any(c.status is Status.ERROR for c in self.criteria):
             return Status.ERROR
         # `lab check` does not judge criterion 1 (only `lab grade` has a base to compare with).
         excused = {1} if self.mode == "check" else set()
@@ -122,9 +151,19 @@ class Report:
         return next((c for c in self.criteria if c.required and c.status is Status.FAIL), None)
 
     @property
+    def points_earned(self) -> float:
+        """What the criteria in scope earned on their own, whatever the verdict."""
+        return sum(c.score for c in self.in_scope)
+
+    @property
     def score(self) -> float:
-        return sum(c.score for c in self.criteria)
+        """The grade's points: 0 unless every required criterion passes (LAB_SPEC §6)."""
+        return self.points_earned if self.status is Status.PASS else 0.0
+
+    def awarded(self, c: Criterion) -> float:
+        """A criterion's share of the grade's points (0 for all of them unless the grade passes)."""
+        return c.score if self.status is Status.PASS and not self.out_of_scope(c) else 0.0
 
     @property
     def max_score(self) -> float:
-        return sum(c.max_score for c in self.criteria)
+        return sum(c.max_score for c in self.in_scope)

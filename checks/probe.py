@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from itertools import combinations
 from typing import Any
 
 from checks import money
 from checks.outcome import CheckError
-from lab import bootstrap, clock, incident
-from lab.orders_service import pick_customer, random_amount
-from lab.stack import Lab
+from lab import api
+from lab.api import Lab
 from seed import events
 
 NEW, V2, OLD, CANCEL = "new order", "v2 refund", "old-flow refund", "cancellation"
@@ -67,20 +66,6 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(1, 1_000_000)
 
 
-def story_time(lab: Lab) -> datetime:
-    """Now on the story clock, kept inside Q2 however long the lab has been running."""
-    started = bootstrap.clock_started_at(lab)
-    now = clock.story_now(started) if started else clock.STORY_START
-    return min(now, clock.Q2_END - timedelta(minutes=1))
-
-
-def _eligible(shop, statuses: tuple[str, ...], before: datetime) -> list[int]:
-    rows = shop.execute("select order_id from orders where status = any(%s) and refunded_at is null "
-                        "and created_at >= %s and created_at < %s order by order_id",
-                        (list(statuses), clock.Q2_START, before)).fetchall()
-    return [int(r[0]) for r in rows]
-
-
 def _pick(rng: random.Random, pool: list[int], k: int) -> list[int]:
     return rng.sample(pool, min(k, len(pool)))
 
@@ -88,11 +73,11 @@ def _pick(rng: random.Random, pool: list[int], k: int) -> list[int]:
 def make(lab: Lab, seed: int) -> Probe:
     """Write the probe's activity through the orders service's own primitives (OLTP and ERP)."""
     rng = random.Random(seed)
-    at = story_time(lab)
+    at = api.story_now(lab)
     probe = Probe(seed, at)
-    with lab.oltp.connect("shop") as shop, lab.oltp.connect("erp") as erp:
-        refundable = _eligible(shop, ("paid", "shipped"), at)
-        cancellable = _eligible(shop, ("pending", "paid"), at)
+    with api.shop_connections(lab) as (shop, erp):
+        refundable = api.eligible_orders(shop, ("paid", "shipped"), at)
+        cancellable = api.eligible_orders(shop, ("pending", "paid"), at)
         v2 = _pick(rng, refundable, rng.randint(2, 4))
         old = _pick(rng, [o for o in refundable if o not in v2], rng.randint(1, 2))
         cancel = _pick(rng, [o for o in cancellable if o not in v2 + old], rng.randint(1, 2))
@@ -102,8 +87,8 @@ def make(lab: Lab, seed: int) -> Probe:
         new = []
         for i in range(rng.randint(2, 4)):
             status = "pending" if i and rng.random() < 0.25 else "paid"
-            amount = random_amount(rng)
-            oid = events.create_order(shop, erp, pick_customer(shop, rng), amount, at, status=status)
+            amount = api.random_amount(rng)
+            oid = events.create_order(shop, erp, api.pick_customer(shop, rng), amount, at, status=status)
             probe.actions.append(Action(NEW, oid, amount))
             new.append((oid, amount, status))
         if rng.random() < 0.5:  # a refund right after the purchase, through the v2 flow
@@ -122,7 +107,7 @@ def make(lab: Lab, seed: int) -> Probe:
 
 def erp_moved(lab: Lab, erp_before: Decimal, probe: Probe) -> Decimal:
     """The ledger must have moved by exactly the probe's own entries (nothing else writes meanwhile)."""
-    moved = incident.erp(lab) - erp_before
+    moved = api.erp(lab) - erp_before
     if moved != probe.erp_delta:
         raise CheckError(f"the ERP moved by {money.signed(moved)} but the probe's own entries add up to "
                          f"{money.signed(probe.erp_delta)}: something else wrote to the shop during the check",

@@ -1,4 +1,4 @@
-"""The learner's session as the lab records it: the clock, the hints used, and a first success."""
+"""The learner's session as a check reports it: the variant, the clock (time to fix), hints, a first success."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from lab import bootstrap, clock
-from lab.stack import Lab
+from lab import api
+from lab.api import Lab
 
 
 def session(lab: Lab) -> dict[str, Any]:
@@ -17,26 +17,20 @@ def session(lab: Lab) -> dict[str, Any]:
     out: dict[str, Any] = {"variant_seed": None, "time_to_fix_s": None, "hints_used": None, "solved": None,
                            "clock_started_at": None, "story_time": None}
     try:
-        with lab.warehouse.connect("warehouse") as conn:
-            out["variant_seed"] = bootstrap.get_state(conn, "seed")
-            out["hints_used"] = (bootstrap.get_state(conn, "hints") or {}).get("used", 0)
-            out["solved"] = bootstrap.get_state(conn, "solved")
-            started = bootstrap.get_state(conn, "clock")
+        s = api.session(lab)
     except psycopg.Error:
         return out
-    if started:
-        at = datetime.fromisoformat(started["started_at"])
-        out["clock_started_at"] = at.isoformat()
-        out["time_to_fix_s"] = round((datetime.now(UTC) - at).total_seconds(), 1)
-        out["story_time"] = clock.story_now(at).isoformat()
+    out.update({"variant_seed": s.seed, "hints_used": s.hints_used, "solved": s.solved})
+    if s.clock_started_at:
+        out["clock_started_at"] = s.clock_started_at.isoformat()
+        out["time_to_fix_s"] = s.elapsed_s(datetime.now(UTC))
+        out["story_time"] = s.story_now().isoformat()
     return out
 
 
 def record_solved(lab: Lab, facts: dict[str, Any]) -> None:
     """Keep the first success only: the time to fix is the time to the first passing check."""
-    with lab.warehouse.connect("warehouse") as conn:
-        if bootstrap.get_state(conn, "solved") is None:
-            bootstrap.set_state(conn, "solved", {**facts, "at": datetime.now(UTC).isoformat()})
+    api.record_solved(lab, facts)
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -78,12 +78,15 @@ def _blob_sha(path: Path) -> str:
 
 def _directory(spec: str, path: Path, repo: Path, base_sha: str, work: Path) -> Target:
     if (path / "dbt_project.yml").exists():
-        shutil.copytree(path, work / PROJECT, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+        shutil.copytree(path, work / PROJECT, symlinks=True,
+                        ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
         return Target(spec, "dir", work / PROJECT, str(path), compared=False)
     if not (path / PROJECT).is_dir():
         raise LabError(f"{spec} is neither a dbt project nor a checkout holding {PROJECT}/",
                        "give the repository folder or the dbt project folder", ExitCode.USAGE)
-    shutil.copytree(path / PROJECT, work / PROJECT, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    # Symlinks stay symlinks: the checker's copy (checks/project.py) decides whether one may be followed.
+    shutil.copytree(path / PROJECT, work / PROJECT, symlinks=True,
+                    ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
     base: dict[str, str] = {}
     for line in git(repo, "ls-tree", "-r", base_sha).stdout.splitlines():
         meta, name = line.split("\t", 1)
@@ -115,17 +118,19 @@ _DIFF_PATHS = re.compile(r"^(?:diff --git a/(\S+) b/(\S+)|--- a/(\S+)|\+\+\+ b/(
 def _patch(spec: str, patch: Path, repo: Path, base_sha: str, work: Path) -> Target:
     text = patch.read_text(errors="replace")
     paths = [p for m in _DIFF_PATHS.finditer(text) for p in m.groups() if p and p != "/dev/null"]
+    if not paths:
+        raise LabError(f"{spec} is not a patch (no `diff --git`, `---` or `+++` line in it)",
+                       "give a patch made with `git diff BASE` (or a git ref, or a folder)", ExitCode.USAGE)
     tree = work / "tree"
     tree.mkdir()
     archive = git(repo, "archive", base_sha, binary=True)
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    if paths:
-        # A repository of its own, so `git apply` cannot climb to an enclosing checkout.
-        subprocess.run(["git", "init", "-q", str(tree)], check=True)
-        proc = subprocess.run(["git", "-C", str(tree), "apply", "--whitespace=nowarn", str(patch)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            first = (proc.stderr.strip().splitlines() or ["?"])[0]
-            raise LabError(f"{spec} does not apply to the base {base_sha[:12]}: {first}",
-                           "make the patch against the base ref (`git diff BASE`)", ExitCode.USAGE)
+    # A repository of its own, so `git apply` cannot climb to an enclosing checkout.
+    subprocess.run(["git", "init", "-q", str(tree)], check=True)
+    proc = subprocess.run(["git", "-C", str(tree), "apply", "--whitespace=nowarn", str(patch)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or ["?"])[0]
+        raise LabError(f"{spec} does not apply to the base {base_sha[:12]}: {first}",
+                       "make the patch against the base ref (`git diff BASE`)", ExitCode.USAGE)
     return Target(spec, "patch", tree / PROJECT, patch.name, _outside(paths))

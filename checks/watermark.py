@@ -13,9 +13,9 @@ from decimal import Decimal
 import psycopg
 
 from checks.outcome import CheckError
-from lab import sync
+from lab import api
+from lab.api import Lab
 from lab.errors import LabError
-from lab.stack import Lab
 
 ORDER_COLUMNS = "order_id, customer_id, status, amount, currency, created_at, updated_at, refunded_at"
 
@@ -57,7 +57,7 @@ def settle(lab: Lab, timeout: float = 60) -> float:
     """Wait until the warehouse equals the OLTP tables and the ERP export equals the ledger."""
     start = time.monotonic()
     try:
-        sync.wait_in_sync(lab, timeout)
+        api.wait_in_sync(lab, timeout)
     except LabError as exc:
         raise CheckError(exc.problem, "`lab status` shows which component is behind; run the check again") \
             from exc

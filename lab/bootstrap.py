@@ -7,18 +7,18 @@ PostgreSQL, which is what lets `lab reset` put the data back in well under a sec
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import json
 import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from lab import session
 from lab.components.postgres import PostgresServer
 from lab.stack import Lab
 
@@ -140,7 +140,7 @@ def ensure_warehouse_template(server: PostgresServer, data: Dataset) -> None:
     with server.connect(name + "_building") as conn:
         load.apply_schema(conn, "warehouse")
         load.load_warehouse_ops(conn, data.get())
-        set_state(conn, "seed", data.seed)
+        session.set_state(conn, session.SEED, data.seed)
     _publish_templates(server, [name])
 
 
@@ -151,6 +151,8 @@ def _publish_templates(server: PostgresServer, names: list[str]) -> None:
             conn.execute(sql.SQL("alter database {} rename to {}").format(sql.Identifier(name + "_building"),
                                                                            sql.Identifier(name)))
             conn.execute(sql.SQL("alter database {} is_template true").format(sql.Identifier(name)))
+            # Nobody works in a template: what a role left there would come back with every reset.
+            conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
 
 
 def drop_slot(server: PostgresServer) -> None:
@@ -177,37 +179,37 @@ def clone_oltp(server: PostgresServer, seed: int) -> None:
 
 
 def clone_warehouse(server: PostgresServer, seed: int) -> None:
+    """The warehouse as seeded; the session (seed, clock, hints) is begun by the caller (lab/session.py)."""
     with server.connect() as conn:
         _create(conn, "warehouse", template_name("warehouse", seed))
         conn.execute("grant create on database warehouse to lab_transformer")
-    with server.connect("warehouse") as conn:
-        set_state(conn, "seed", seed)
-        set_state(conn, "clock", {"started_at": datetime.now(UTC).isoformat()})
-        set_state(conn, "hints", {"used": 0})
+        # Roles outlive databases, and any role may `ALTER ROLE … SET` its own defaults: back to none.
+        for role in ("lab_transformer", "lab_tester"):
+            conn.execute(sql.SQL("alter role {} reset all").format(sql.Identifier(role)))
 
 
-def set_state(conn: psycopg.Connection, key: str, value: Any) -> None:
-    conn.execute("insert into ops.lab_state(key, value) values (%s, %s) "
-                 "on conflict (key) do update set value = excluded.value", (key, json.dumps(value)))
+def stamp(lab: Lab) -> None:
+    """Mark the lab's databases as this lab's (see PostgresServer.owner), and make sure each server has the
+    on-call role `bin/lab psql` connects as, and pg_stat_statements to see what it queried (lab/watcher.py)."""
+    lab_id = lab.settings.lab_id
+    for server, dbs in ((lab.oltp, OLTP_DATABASES), (lab.warehouse, ("warehouse",))):
+        with server.connect() as conn:
+            existing = {r[0] for r in conn.execute("select datname from pg_database").fetchall()}
+            conn.execute("""do $$ begin
+                if not exists (select from pg_roles where rolname = 'oncall') then
+                  create role oncall login superuser;
+                end if; end $$""")
+            conn.execute("comment on role oncall is 'you, the engineer on call: `bin/lab psql` connects as this role'")
+            # Not preloaded (a server started before the setting): the timeline then has no query detection.
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("create extension if not exists pg_stat_statements")
+        for db in dbs:
+            if db in existing:
+                server.stamp(db, lab_id)
 
 
-def get_state(conn: psycopg.Connection, key: str, default: Any = None) -> Any:
-    row = conn.execute("select value from ops.lab_state where key = %s", (key,)).fetchone()
-    return row[0] if row else default
-
-
-def current_seed(lab: Lab) -> int | None:
-    try:
-        with lab.warehouse.connect("warehouse") as conn:
-            return get_state(conn, "seed")
-    except psycopg.Error:
-        return None
-
-
-def clock_started_at(lab: Lab) -> datetime | None:
-    try:
-        with lab.warehouse.connect("warehouse") as conn:
-            clock = get_state(conn, "clock")
-    except psycopg.Error:
-        return None
-    return datetime.fromisoformat(clock["started_at"]) if clock else None
+def forget_queries(lab: Lab) -> None:
+    """A new incident: what was queried before it does not count towards its time to detect."""
+    for server in (lab.oltp, lab.warehouse):
+        with contextlib.suppress(psycopg.Error), server.connect() as conn:
+            conn.execute("select pg_stat_statements_reset()")

@@ -1,17 +1,14 @@
-"""The story clock: Friday 2026-06-26 08:47 UTC at the first `lab up`, then running at real speed."""
+"""The story clock as the learner reads it (the facts themselves live in seed/story.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-STORY_START = datetime(2026, 6, 26, 8, 47, tzinfo=UTC)
-BOARD_MEETING = datetime(2026, 6, 26, 9, 0, tzinfo=UTC)
-Q2_START = datetime(2026, 4, 1, tzinfo=UTC)
-Q2_END = datetime(2026, 7, 1, tzinfo=UTC)
+from seed.story import BOARD_MEETING, Q2_START, STORY_CLOCK, story_now
+from seed.story import Q3_START as Q2_END
 
-
-def story_now(started_at: datetime, now: datetime | None = None) -> datetime:
-    return STORY_START + ((now or datetime.now(UTC)) - started_at)
+STORY_START = STORY_CLOCK
+__all__ = ["BOARD_MEETING", "Q2_END", "Q2_START", "STORY_START", "fmt_remaining", "remaining", "story_now"]
 
 
 def remaining(started_at: datetime, now: datetime | None = None) -> timedelta:

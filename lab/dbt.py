@@ -1,7 +1,10 @@
 """Run dbt the way the lab trusts: its own profile and roles, a fresh target path, no partial parse.
 
 dbt runs in a subprocess: the learner's Jinja cannot touch the lab's state, and every run is isolated
-(dbt's in-process runner keeps global state between invocations).
+(dbt's in-process runner keeps global state between invocations). The subprocess gets an environment of
+its own (`dbt_env`): the learner's Jinja can read environment variables (`env_var`), so nothing of the
+caller's environment — a CI token, a password — is passed on. Every flag that decides where dbt reads
+and writes, or how it reports, is given on the command line, which beats the project's `flags:`.
 """
 
 from __future__ import annotations
@@ -75,8 +78,20 @@ def _command(settings: Settings, project_dir: Path | None, schema: str, target: 
     flags = ["--project-dir", str(project_dir), "--profiles-dir", str(profiles), "--profile", PROFILE,
              "--target", target, "--target-path", str(target_path), "--log-path", str(target_path / "logs"),
              "--partial-parse" if partial_parse else "--no-partial-parse", "--no-use-colors"]
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    return flags, project_dir, target_path, env
+    flags += ["--write-json", "--log-format", "text", "--no-send-anonymous-usage-stats", "--no-version-check"]
+    return flags, project_dir, target_path, dbt_env(target_path)
+
+
+# What a dbt subprocess may see of the caller's environment: enough to run, nothing that identifies or
+# authorises anyone.
+_PASSED_ON = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+
+
+def dbt_env(home: Path) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _PASSED_ON if k in os.environ}
+    env.update({"HOME": str(home), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
+                "PYTHONDONTWRITEBYTECODE": "1"})
+    return env
 
 
 def _result(cmd: list[str], code: int, out: str, elapsed: float, target_path: Path) -> DbtRun:
@@ -100,51 +115,135 @@ def run(settings: Settings, args: list[str], *, project_dir: Path | None = None,
     return _result(cmd, code, out if isinstance(out, str) else out.decode(), time.monotonic() - start, target_path)
 
 
-# dbt in a subprocess that imports dbt and parses the project at once, then waits for "go" on stdin
-# before it runs the command on the parsed manifest (dbt's documented manifest reuse). Exit codes as dbt's.
-_PREPARED = """
+# One dbt subprocess for several commands: it imports dbt once, parses each project the first time a
+# command names it (dbt's documented manifest reuse), and runs each command it reads on stdin as
+# {"parse": [...], "run": [...], "key": project}, printing a marker with the command's exit code (as dbt's:
+# 0 ok, 1 failures, 2 error) after each. A project's commands reuse the manifest parsed for its first
+# command's target; what differs between the lab's targets is only the role they connect as.
+_SESSION = """
 import json, sys
 from dbt.cli.main import dbtRunner
-parse_argv, run_argv = json.loads(sys.argv[1])
-parsed = dbtRunner().invoke(parse_argv)
-if sys.stdin.readline().strip() != "go":
-    sys.exit(3)
-res = dbtRunner(manifest=parsed.result if parsed.success else None).invoke(run_argv)
-sys.exit(0 if res.success else 2 if res.exception is not None else 1)
+manifests = {}
+first = json.loads(sys.argv[1])
+if first:
+    parsed = dbtRunner().invoke(first["parse"])
+    manifests[first["key"]] = parsed.result if parsed.success else None
+for line in sys.stdin:
+    cmd = json.loads(line)
+    if cmd is None:
+        break
+    if cmd["key"] not in manifests:
+        parsed = dbtRunner().invoke(cmd["parse"])
+        manifests[cmd["key"]] = parsed.result if parsed.success else None
+    res = dbtRunner(manifest=manifests[cmd["key"]]).invoke(cmd["run"])
+    sys.stdout.flush()
+    print("\\n" + sys.argv[2], 0 if res.success else 2 if res.exception is not None else 1, flush=True)
 """
+_DONE = "@@lab-dbt-step-done"
 
 
-class PreparedRun:
-    """A dbt command started ahead: its ~3-5 s of imports and parsing overlap whatever the caller waits
-    for (the warehouse catching up); `go()` then runs it and returns the DbtRun."""
+class Session:
+    """dbt started ahead of need: its ~3-5 s of imports (and the parse of `project_dir`, if given) overlap
+    whatever the caller waits for, and each later command (`run`) skips them. Commands run one at a time, in
+    the order asked; a command may name another project (and schema): it is parsed once, when first named."""
 
-    def __init__(self, settings: Settings, args: list[str], *, project_dir: Path | None = None,
-                 schema: str = "analytics", target: str = "transform", target_path: Path | None = None,
-                 partial_parse: bool = False) -> None:
-        flags, project_dir, self.target_path, env = _command(settings, project_dir, schema, target, target_path,
-                                                             partial_parse)
-        self.cmd = [dbt_executable(), *args, *flags]
-        self.output = self.target_path / "dbt-output.log"
+    def __init__(self, settings: Settings, *, project_dir: Path | None = None, schema: str = "analytics",
+                 target: str = "transform", work: Path | None = None, partial_parse: bool = False,
+                 parse_now: bool = True) -> None:
+        self.settings, self.schema, self.partial_parse = settings, schema, partial_parse
+        self.work = work or settings.lab_dir / "dbt" / f"session-{schema}-{int(time.time() * 1000)}"
+        flags, self.project_dir, parse_path, env = _command(settings, project_dir, schema, target,
+                                                            self.work / "parse", partial_parse)
+        self.output = self.work / "dbt-output.log"
+        self.steps = 0
         self.start = time.monotonic()
+        first = {"key": str(self.project_dir), "parse": ["parse", *flags]} if parse_now else None
         with open(self.output, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-c", _PREPARED, json.dumps([["parse", *flags],
-                                                                                        [*args, *flags]])],
+            self.proc = subprocess.Popen([sys.executable, "-c", _SESSION, json.dumps(first), _DONE],
                                          stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                         cwd=project_dir, text=True)
+                                         cwd=self.work, text=True)
 
-    def go(self, timeout: float = 300) -> DbtRun:
-        try:
-            self.proc.communicate("go\n", timeout=timeout)
-            code = self.proc.returncode
-        except subprocess.TimeoutExpired:
-            self.cancel()
-            code = -1
-        out = self.output.read_text(errors="replace")
-        if code == -1:
-            out += f"\ndbt timed out after {timeout:.0f} s"
-        return _result(self.cmd, code, out, time.monotonic() - self.start, self.target_path)
+    def run(self, args: list[str], *, target: str = "transform", target_path: Path | None = None,
+            timeout: float = 300, project_dir: Path | None = None, schema: str | None = None) -> DbtRun:
+        project_dir = project_dir or self.project_dir
+        schema = schema or self.schema
+        target_path = target_path or self.work / f"step-{self.steps + 1}"
+        flags, _, target_path, _ = _command(self.settings, project_dir, schema, target, target_path,
+                                            self.partial_parse)
+        parse_flags, _, _, _ = _command(self.settings, project_dir, schema, target, target_path / "parse",
+                                        self.partial_parse)
+        cmd = [dbt_executable(), *args, *flags]
+        started, offset = time.monotonic(), self.output.stat().st_size
+        code: int | None = None
+        if self.proc.poll() is None:
+            self.steps += 1
+            try:
+                self.proc.stdin.write(json.dumps({"key": str(project_dir), "parse": ["parse", *parse_flags],
+                                                  "run": [*args, *flags]}) + "\n")
+                self.proc.stdin.flush()
+                code = self._wait_done(timeout)
+            except (BrokenPipeError, OSError):
+                code = None
+        with open(self.output, "rb") as fh:
+            fh.seek(offset)
+            out = fh.read().decode(errors="replace").replace(_DONE, "").rstrip()
+        if code is None:
+            code = -1 if self.proc.returncode is None or self.proc.returncode < 0 else 2
+            if code == -1:
+                out += f"\ndbt timed out after {timeout:.0f} s"
+        return _result(cmd, code, out, time.monotonic() - started, target_path)
+
+    def _wait_done(self, timeout: float) -> int | None:
+        """The exit code of the step just sent, or None when dbt died or ran out of time (it is then killed:
+        a session with a step still running cannot take the next one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.output.read_text(errors="replace")
+            markers = [ln for ln in text.splitlines() if ln.startswith(_DONE)]
+            if len(markers) >= self.steps:
+                return int(markers[self.steps - 1].split()[-1])
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.05)
+        self.cancel()
+        return None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("null\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=10)
+            except (BrokenPipeError, OSError, subprocess.TimeoutExpired):
+                self.cancel()
 
     def cancel(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PreparedRun:
+    """One dbt command started ahead (a Session of one step): `go()` runs it and returns the DbtRun."""
+
+    def __init__(self, settings: Settings, args: list[str], *, project_dir: Path | None = None,
+                 schema: str = "analytics", target: str = "transform", target_path: Path | None = None,
+                 partial_parse: bool = False) -> None:
+        self.args, self.target, self.target_path = args, target, target_path
+        self.session = Session(settings, project_dir=project_dir, schema=schema, target=target,
+                               work=target_path, partial_parse=partial_parse)
+
+    def go(self, timeout: float = 300) -> DbtRun:
+        try:
+            return self.session.run(self.args, target=self.target, target_path=self.target_path, timeout=timeout)
+        finally:
+            self.session.close()
+
+    def cancel(self) -> None:
+        self.session.cancel()

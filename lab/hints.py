@@ -1,4 +1,4 @@
-"""The hint ladder (lab/hints.toml), one more hint per call; the count is kept in ops.lab_state."""
+"""The hint ladder (lab/hints.toml), one more hint per call; the count is part of the session."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 
 import tomllib
 
-from lab import bootstrap
 from lab.stack import Lab
 
 
@@ -17,8 +16,5 @@ def ladder() -> list[str]:
 
 def next_hint(lab: Lab) -> tuple[int, int, str]:
     hints = ladder()
-    with lab.warehouse.connect("warehouse") as conn:
-        used = (bootstrap.get_state(conn, "hints") or {}).get("used", 0)
-        number = min(used + 1, len(hints))
-        bootstrap.set_state(conn, "hints", {"used": number})
+    number = lab.session.use_hint(len(hints))
     return number, len(hints), hints[number - 1]

@@ -14,45 +14,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from lab import ui
-from lab.components import postgres
+from lab import platform, ui
 from lab.config import Settings
 from lab.errors import ExitCode, LabError
 
-JAVA_MIN = 17
 _UNREACHABLE = re.compile(r"Could not transfer|Unknown ?host|UnknownHostException|Connection refused|"
                           r"Network is unreachable|timed out|Could not resolve|Failed to read artifact descriptor")
-
-
-def java_bin() -> str:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    found = shutil.which("java")
-    if not found:
-        raise LabError(f"Java {JAVA_MIN}+ not found on PATH",
-                       f"install a JDK {JAVA_MIN}+ (e.g. `sudo apt-get install -y openjdk-17-jre-headless`) "
-                       "or set JAVA_HOME", ExitCode.LAB_UNHEALTHY)
-    return found
-
-
-def java_major(java: str) -> int:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True)
-    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-    if not m:
-        return 0
-    major = int(m.group(1))
-    return int(m.group(2) or 0) if major == 1 else major
-
-
-def ensure_java() -> str:
-    java = java_bin()
-    major = java_major(java)
-    if major < JAVA_MIN:
-        raise LabError(f"Java {major or '?'} at {java} is too old: Kafka 4 needs Java {JAVA_MIN}+",
-                       f"install a JDK {JAVA_MIN}+ and put it first on PATH (or set JAVA_HOME)",
-                       ExitCode.LAB_UNHEALTHY)
-    return java
 
 
 def _apt_prefix() -> list[str] | None:
@@ -65,12 +32,19 @@ def _apt_prefix() -> list[str] | None:
     return None
 
 
-def ensure_postgres() -> Path:
+def can_install_postgres(settings: Settings) -> bool:
+    return not settings.no_install and _apt_prefix() is not None
+
+
+def ensure_postgres(settings: Settings) -> Path:
+    """PostgreSQL's server binaries: found (lab/platform.py), or installed with apt-get where the lab may."""
     try:
-        return postgres.find_bindir()
+        found = platform.find_postgres()
+        return found.path
     except LabError:
-        if os.environ.get("LAB_NO_INSTALL") or (prefix := _apt_prefix()) is None:
+        if not can_install_postgres(settings):
             raise
+        prefix = _apt_prefix() or []
     with ui.step("installing PostgreSQL server binaries with apt-get (first run only)"):
         # Keep Debian from creating and starting a system cluster on 5432: the lab runs its own.
         conf = Path("/etc/postgresql-common/createcluster.conf")
@@ -82,13 +56,15 @@ def ensure_postgres() -> Path:
             if "create_main_cluster = false" not in text:
                 conf.write_text(text + "\ncreate_main_cluster = false\n")
         _run([*prefix, "apt-get", "install", "-y", "-q", "postgresql"], env)
-    return postgres.find_bindir()
+    return platform.find_postgres().path
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
     out = subprocess.run(argv, capture_output=True, text=True, env=env)
     if out.returncode != 0:
-        raise LabError(f"`{' '.join(argv)}` failed", postgres.APT_FIX, ExitCode.LAB_UNHEALTHY,
+        raise LabError(f"`{' '.join(argv)}` failed",
+                       f"install PostgreSQL yourself (`{platform.install_hint('postgresql')}`) or set LAB_PG_BINDIR",
+                       ExitCode.LAB_UNHEALTHY,
                        detail=out.stderr[-1500:])
 
 
@@ -100,6 +76,10 @@ def manifest_hash(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def jars_cached(settings: Settings) -> bool:
+    return (settings.jvm_dir / f".resolved-{manifest_hash(settings.root)}").exists()
+
+
 def ensure_jars(settings: Settings) -> Path:
     """The jars for broker, worker and plugins, resolved by Maven into the cache once."""
     marker = settings.jvm_dir / f".resolved-{manifest_hash(settings.root)}"
@@ -108,7 +88,7 @@ def ensure_jars(settings: Settings) -> Path:
     mvn = shutil.which("mvn")
     if not mvn:
         raise LabError("Maven (mvn) is needed once to fetch the Kafka and Debezium jars, and is not on PATH",
-                       "install it (`sudo apt-get install -y maven`) and run `make lab-up` again",
+                       f"install it (`{platform.install_hint('maven')}`) and run `make lab-up` again",
                        ExitCode.LAB_UNHEALTHY)
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="jvm-", dir=settings.cache_dir))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
-from lab import dbt, install, process, sync, ui
+from lab import dbt, platform, runtime, sync, ui
 from lab.config import Settings
 from lab.errors import ExitCode, LabError
 from lab.stack import Lab, build
@@ -14,32 +13,20 @@ from lab.stack import Lab, build
 CDC_TOPICS = ["shop.public.orders", "shop.public.customers"]
 
 
-def prepare(settings: Settings) -> Lab:
-    """Install what is missing (Java check, PostgreSQL binaries, jars) and describe the lab."""
-    if settings.runtime == "docker":
-        from lab.runtime import docker
-
-        if not docker.engine_answers():
-            raise LabError("LAB_RUNTIME=docker, but no Docker engine answers", "start Docker, or unset LAB_RUNTIME "
-                           "to use the native runtime", ExitCode.LAB_UNHEALTHY)
-        with ui.step("docker compose: PostgreSQL ×2, Kafka, Kafka Connect (stack/compose.yaml)"):
-            docker.compose(settings, "up", "-d", "--wait")
-        return build(settings)
-    java = install.ensure_java()
-    install.ensure_postgres()
-    install.ensure_jars(settings)
-    return build(settings, java)
+def prepare(settings: Settings, announce: bool = True) -> Lab:
+    """Pick the lab's runtime (once; say which and why), install or verify what it needs, describe the lab."""
+    platform.refuse_windows_drive(settings.root)
+    name, why = runtime.choose(settings)
+    rt = runtime.make(settings, name)
+    if announce:
+        ui.info(f"[dim]runtime: {name} ({why})[/]")
+    rt.prepare()
+    return build(settings, rt)
 
 
 def preflight_ports(lab: Lab) -> None:
     """Refuse before starting anything if a port of a stopped component is taken."""
-    if lab.settings.runtime == "docker":
-        return  # compose publishes the ports and says so itself
-    for comp in (lab.oltp, lab.warehouse, lab.kafka, lab.connect):
-        if not comp.pid():
-            process.require_free_port(comp.port, comp.name)
-    if not lab.kafka.pid():
-        process.require_free_port(lab.settings.ports["kafka_controller"], "kafka-controller")
+    lab.runtime.preflight([c.comp for c in lab.all])
 
 
 def start_servers(lab: Lab, seed: int) -> bool:
@@ -49,20 +36,20 @@ def start_servers(lab: Lab, seed: int) -> bool:
 
     data = bootstrap.Dataset(seed)
     fresh: list[bool] = []
+    t0 = time.monotonic()
+    with ui.console.status("starting PostgreSQL ×2, Kafka, Kafka Connect …"):
+        lab.runtime.start([c.comp for c in lab.servers])
 
     def oltp() -> str:
-        t0 = time.monotonic()
-        lab.oltp.start()
         lab.oltp.wait_ready()
         seeded = not bootstrap.oltp_ready(lab)
         if seeded:
             bootstrap.ensure_oltp_templates(lab.oltp, data)
             bootstrap.clone_oltp(lab.oltp, seed)
+        bootstrap.stamp(lab)
         return _line(lab.oltp, "OLTP PostgreSQL (shop, erp)", t0, seeded)
 
     def warehouse() -> str:
-        t0 = time.monotonic()
-        lab.warehouse.start()
         lab.warehouse.wait_ready()
         seeded = not bootstrap.warehouse_ready(lab)
         if seeded:
@@ -72,17 +59,13 @@ def start_servers(lab: Lab, seed: int) -> bool:
         return _line(lab.warehouse, "warehouse PostgreSQL", t0, seeded)
 
     def kafka_then_connect() -> list[str]:
-        # Connect's JVM boots while the broker does; its admin client waits for the broker.
-        t0 = time.monotonic()
-        lab.kafka.start()
-        lab.connect.start()
         lab.kafka.wait_ready()
         lines = [_line(lab.kafka, "Kafka broker (KRaft)", t0)]
         lab.connect.wait_ready()
         lines.append(_line(lab.connect, "Kafka Connect worker", t0))
         return lines
 
-    with ui.console.status("starting PostgreSQL ×2, Kafka, Kafka Connect …"), ThreadPoolExecutor(3) as pool:
+    with ui.console.status("waiting for PostgreSQL ×2, Kafka, Kafka Connect …"), ThreadPoolExecutor(3) as pool:
         futs = [pool.submit(oltp), pool.submit(warehouse), pool.submit(kafka_then_connect)]
         errors = []
         for fut in futs:
@@ -95,11 +78,15 @@ def start_servers(lab: Lab, seed: int) -> bool:
                 ui.ok(line)
         if errors:
             raise errors[0]
+    if fresh:
+        bootstrap.stamp(lab)
     return bool(fresh)
 
 
 def _line(comp, what: str, t0: float, seeded: bool = False) -> str:
-    return (f"{what} on 127.0.0.1:{comp.port} (pid {comp.pid()})" + (", seeded" if seeded else "")
+    where = comp.runtime.host(comp.comp)
+    handle = comp.runtime.handle(comp.comp)
+    return (f"{what} on {where}" + (f" ({handle})" if handle else "") + (", seeded" if seeded else "")
             + f" [dim]({time.monotonic() - t0:.1f} s)[/]")
 
 
@@ -138,56 +125,43 @@ def start_services(lab: Lab, build: dbt.PreparedRun | None = None) -> None:
     finally:
         if build is not None:
             build.cancel()
-    with ui.step("orders service and dbt scheduler running"):
-        lab.orders.start()
-        lab.scheduler.start()
-        lab.orders.wait_ready()
-        lab.scheduler.wait_ready()
+    services = lab.services
+    with ui.step(" and ".join(s.name for s in services) + " running"):
+        for svc in services:
+            if not svc.pid():
+                svc.heartbeat.unlink(missing_ok=True)
+        lab.runtime.start([s.comp for s in services])
+        for svc in services:
+            svc.wait_ready()
 
 
-def start_clock(lab: Lab) -> None:
-    """The 13 minutes start when the learner lands in the incident, not when the data was loaded."""
-    from lab import bootstrap
-
-    with lab.warehouse.connect("warehouse") as conn:
-        bootstrap.set_state(conn, "clock", {"started_at": datetime.now(UTC).isoformat()})
-
-
-def up(settings: Settings, seed: int | None = None) -> Lab:
-    from seed.generate import DEFAULT_SEED
+def up(settings: Settings, seed: int | None = None, lab: Lab | None = None) -> Lab:
+    """`lab` is given only by the orchestration's unit tests (a lab on the fake runtime)."""
+    from lab import code
+    from seed.story import DEFAULT_SEED
 
     started = time.monotonic()
-    lab = prepare(settings)
+    lab = lab or prepare(settings)
     preflight_ports(lab)
-    from lab import code
-
     code.ensure_pristine(settings)
-    fresh = start_servers(lab, DEFAULT_SEED if seed is None else seed)
+    seed = DEFAULT_SEED if seed is None else seed
+    fresh = start_servers(lab, seed)
+    runtime.remember(settings, lab.runtime.name)  # the lab's data now lives where this runtime keeps it
     start_pipeline(lab)
     if fresh:
-        start_clock(lab)
+        from lab import bootstrap
+
+        bootstrap.forget_queries(lab)
+        lab.session.begin(seed, settings.lab_id)
     start_services(lab)
     ui.ok(f"lab up in {time.monotonic() - started:.1f} s")
     return lab
 
 
-def down(settings: Settings, wipe: bool = False) -> None:
-    lab = build(settings)
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda c: c.stop(), [lab.orders, lab.scheduler]))
-    if settings.runtime == "docker":
-        from lab.runtime import docker
-
-        docker.compose(settings, "down", *(["-v"] if wipe else []))
-        return
-    lab.connect.stop()  # before the broker, so it commits its offsets
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(lambda c: c.stop(), [lab.kafka, lab.oltp, lab.warehouse]))
-    # Sweep anything of this lab that escaped its pidfile (e.g. a pidfile deleted by hand).
-    for proc in process.lab_processes(settings.lab_dir):
-        ui.warn(f"stopping leftover lab process {proc.pid}: {' '.join(proc.cmdline())[:100]}")
-        process.stop(proc.pid, timeout=10)
-    if wipe:
-        import shutil
-
-        shutil.rmtree(settings.lab_dir, ignore_errors=True)
+def down(settings: Settings, wipe: bool = False, lab: Lab | None = None) -> None:
+    lab = lab or build(settings)
+    rt = lab.runtime
+    rt.stop([s.comp for s in lab.services])
+    rt.stop([lab.connect.comp])  # before the broker, so it commits its offsets
+    rt.stop([c.comp for c in (lab.kafka, lab.oltp, lab.warehouse)])
+    rt.down(wipe)

@@ -10,32 +10,21 @@ Run by the lab as `python -m lab.orders_service`; `lab orders ...` drives the sa
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
 import time
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import psycopg
 
-from lab import bootstrap, clock
+from lab import shop as shop_events
 from lab.config import settings as load_settings
 from lab.stack import build
-from seed import events
+from seed import events, story
 from seed import load as seedload
 
 log = logging.getLogger("orders-service")
 EXPORT_EVERY = 5.0
-FIRST_ORDER_AFTER = 30.0  # the briefing shows the figures as they stand when the learner lands
-
-
-def orders_per_minute() -> float:
-    return float(os.environ.get("LAB_ORDERS_PER_MINUTE", "4"))
-
-
-def random_amount(rng: random.Random) -> Decimal:
-    return Decimal(str(round(min(max(rng.lognormvariate(5.6, 0.7), 12.0), 4000.0), 2))).quantize(Decimal("0.01"))
 
 
 def _close(*conns: psycopg.Connection | None) -> None:
@@ -44,18 +33,11 @@ def _close(*conns: psycopg.Connection | None) -> None:
             conn.close()
 
 
-def pick_customer(shop: psycopg.Connection, rng: random.Random) -> int:
-    (hi,) = shop.execute("select max(customer_id) from customers").fetchone()
-    row = shop.execute("select customer_id from customers where customer_id >= %s order by customer_id limit 1",
-                       (rng.randint(1, hi),)).fetchone()
-    return int(row[0])
-
-
 def pick_refundable(shop: psycopg.Connection, rng: random.Random, before: datetime) -> int | None:
     rows = shop.execute(
         "select order_id from orders where status in ('paid', 'shipped') and refunded_at is null "
         "and created_at >= %s and created_at < %s order by order_id desc limit 200",
-        (clock.Q2_START, before)).fetchall()
+        (story.Q2_START, before)).fetchall()
     return int(rng.choice(rows)[0]) if rows else None
 
 
@@ -68,9 +50,12 @@ class Service:
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
-        started_at = bootstrap.clock_started_at(self.lab) or datetime.now(UTC)
+        session = self.lab.session.try_read()
+        started_at = (session.clock_started_at if session else None) or datetime.now(UTC)
         next_export = time.monotonic()
-        next_order = next_export + float(os.environ.get("LAB_FIRST_ORDER_AFTER", FIRST_ORDER_AFTER))
+        next_order = next_export + self.settings.first_order_after_s
+        log.info("started: about %g orders a minute (the first in %g s); finance's ERP export every %g s",
+                 self.settings.orders_per_minute, self.settings.first_order_after_s, EXPORT_EVERY)
         shop = erp = wh = None
         while not self.stopping:
             self.lab.orders.beat()
@@ -82,8 +67,8 @@ class Service:
                     shop = self.lab.oltp.connect("shop")
                     erp = self.lab.oltp.connect("erp")
                 if now >= next_order and not self.lab.orders.paused:
-                    self.tick(shop, erp, clock.story_now(started_at))
-                    next_order = now + self.rng.expovariate(orders_per_minute() / 60.0)
+                    self.tick(shop, erp, story.story_now(started_at))
+                    next_order = now + self.rng.expovariate(max(self.settings.orders_per_minute, 0.01) / 60.0)
             except psycopg.OperationalError as exc:
                 log.warning("OLTP database unavailable (%s); retrying", str(exc).strip().splitlines()[0])
                 _close(shop, erp)
@@ -104,8 +89,8 @@ class Service:
         log.info("stopped")
 
     def tick(self, shop: psycopg.Connection, erp: psycopg.Connection, story_now: datetime) -> None:
-        customer = pick_customer(shop, self.rng)
-        order_id = events.create_order(shop, erp, customer, random_amount(self.rng), story_now)
+        customer = shop_events.pick_customer(shop, self.rng)
+        order_id = events.create_order(shop, erp, customer, shop_events.random_amount(self.rng), story_now)
         log.info("order %s created", order_id)
         # About one v2 refund for every eight new orders, as in the week before the incident.
         if self.rng.random() < 0.125:

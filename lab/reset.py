@@ -10,40 +10,10 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from lab import bootstrap, code, lifecycle, ui
+from lab import bootstrap, code, lifecycle, runtime, ui
 from lab.config import Settings
-from lab.errors import ExitCode, LabError
 from lab.stack import Lab
-
-
-def _stop_connectors(lab: Lab) -> None:
-    """PUT /stop each connector, wait until STOPPED, then DELETE its offsets (KIP-875)."""
-    with lab.connect.http() as client:
-        for name in lab.connect.connector_names:
-            if client.get(f"/connectors/{name}").status_code == 404:
-                continue
-            client.put(f"/connectors/{name}/stop").raise_for_status()
-        for name in lab.connect.connector_names:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                st = client.get(f"/connectors/{name}/status")
-                if st.status_code == 404 or st.json()["connector"]["state"] == "STOPPED":
-                    break
-                time.sleep(0.1)
-            if st.status_code == 404:
-                continue
-            # Tasks may take a moment to release; the offsets API answers 400 until they have. A sink's
-            # consumer group must also be empty: after a crash (a killed worker, a restarted broker) the
-            # dead consumer stays a member until its session times out (10 s, warehouse-sink.json).
-            deadline = time.monotonic() + 60
-            while True:
-                resp = client.delete(f"/connectors/{name}/offsets")
-                if resp.status_code < 400 or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-            if resp.status_code >= 400:
-                raise LabError(f"could not reset the offsets of connector {name}: {resp.text[:200]}",
-                               "`lab logs connect`; `lab down && lab up` then `lab reset`", ExitCode.LAB_UNHEALTHY)
+from seed.story import DEFAULT_SEED
 
 
 def _recreate_topics(lab: Lab) -> None:
@@ -61,31 +31,22 @@ def _recreate_topics(lab: Lab) -> None:
             time.sleep(0.2)
 
 
-def _resume_connectors(lab: Lab) -> None:
-    _recreate_topics(lab)
-    lab.connect.register()  # also recreates a connector deleted by hand
-    with lab.connect.http() as client:
-        for name in lab.connect.connector_names:
-            client.put(f"/connectors/{name}/resume").raise_for_status()
-    lab.connect.wait_connectors()
-
-
-def reset(settings: Settings, seed: int | None = None, keep_code: bool = False) -> Lab:
+def reset(settings: Settings, seed: int | None = None, keep_code: bool = False, lab: Lab | None = None) -> Lab:
+    """`lab` is given only by the orchestration's unit tests (a lab on the fake runtime)."""
     started = time.monotonic()
-    lab = lifecycle.prepare(settings)
-    seed = seed if seed is not None else (bootstrap.current_seed(lab) if lab.warehouse.pid() else None)
+    lab = lab or lifecycle.prepare(settings)
     if seed is None:
-        from seed.generate import DEFAULT_SEED
-
-        seed = DEFAULT_SEED
+        current = lab.session.try_read() if lab.warehouse.pid() else None
+        seed = current.seed if current and current.seed is not None else DEFAULT_SEED
 
     # Anything down (crashed, killed) comes back first: reset works from any state.
     lifecycle.preflight_ports(lab)
     lifecycle.start_servers(lab, seed)
+    runtime.remember(settings, lab.runtime.name)
     lab.connect.register()
 
-    with ui.step("orders service and scheduler stopped"), ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda c: c.stop(), [lab.orders, lab.scheduler]))
+    with ui.step("orders service and scheduler stopped"):
+        lab.runtime.stop([lab.orders.comp, lab.scheduler.comp])
     lab.orders.resume()
     lab.scheduler.resume()
 
@@ -100,7 +61,7 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False) 
 
     build = lifecycle.prepare_build(lab)  # the shipped models, parsed while the data comes back
     with ui.step("connectors stopped, offsets deleted, replication slot dropped, topics deleted"):
-        _stop_connectors(lab)
+        lab.connect.stop_and_reset_offsets()
         bootstrap.drop_slot(lab.oltp)
         lab.kafka.delete_topics(lifecycle.CDC_TOPICS)
 
@@ -115,8 +76,12 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False) 
 
     try:
         with ui.step("connectors resumed: Debezium re-snapshots into the warehouse"):
-            _resume_connectors(lab)
-        lifecycle.start_clock(lab)
+            _recreate_topics(lab)
+            lab.connect.resume_all()
+        bootstrap.stamp(lab)
+        bootstrap.forget_queries(lab)
+        lab.session.begin(seed, settings.lab_id)
+        lab.session.record("reset", seed=seed)
     except BaseException:
         build.cancel()
         raise

@@ -8,27 +8,24 @@ Run by the lab as `python -m lab.scheduler`.
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import time
 from datetime import UTC, datetime
 
 import psycopg
 
-from lab import bootstrap, clock, dbt
+from lab import dbt, watcher
 from lab.config import settings as load_settings
 from lab.stack import build
+from seed import story
 
 log = logging.getLogger("scheduler")
 
 
-def every() -> float:
-    return float(os.environ.get("LAB_DBT_EVERY", "600"))
-
-
 def build_and_record(lab, trigger: str = "schedule") -> bool:
     started = datetime.now(UTC)
-    clock_start = bootstrap.clock_started_at(lab) or started
+    session = lab.session.try_read()
+    clock_start = (session.clock_started_at if session else None) or started
     run = dbt.run(lab.settings, ["run"], target="transform", target_path=lab.settings.lab_dir / "dbt" / "scheduled")
     test = dbt.run(lab.settings, ["test"], target="test", target_path=lab.settings.lab_dir / "dbt" / "scheduled-test") \
         if run.ok else None
@@ -40,7 +37,7 @@ def build_and_record(lab, trigger: str = "schedule") -> bool:
     with lab.warehouse.connect("warehouse") as conn:
         conn.execute("insert into ops.dbt_runs(started_at, finished_at, status, models_built, tests_passed, "
                      "tests_failed, trigger) values (%s, %s, %s, %s, %s, %s, %s)",
-                     (clock.story_now(clock_start, started), clock.story_now(clock_start, finished),
+                     (story.story_now(clock_start, started), story.story_now(clock_start, finished),
                       "success" if ok else "error", models, passed, failed, trigger))
     log.info("dbt %s: %s models, %s tests passed, %s failed", "success" if ok else "error", models, passed, failed)
     return ok
@@ -56,15 +53,25 @@ def main() -> None:
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
-    next_run = time.monotonic() + every()
+    every = lab.settings.dbt_every_s
+    log.info("started: a production dbt run every %g s; watching dbt_project/ for the incident timeline", every)
+    next_run = time.monotonic() + every
+    watch = watcher.Watcher(lab)
+    next_watch = 0.0
     while not stopping:
         lab.scheduler.beat()
+        if time.monotonic() >= next_watch:
+            try:
+                watch.tick()  # the learner's edits, dbt runs and first refunded_at query (lab debrief)
+            except (psycopg.Error, OSError) as exc:
+                log.warning("watcher: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+            next_watch = time.monotonic() + 3
         if time.monotonic() >= next_run and not lab.scheduler.paused:
             try:
                 build_and_record(lab)
             except psycopg.Error as exc:
                 log.warning("warehouse unavailable (%s); will retry", str(exc).strip().splitlines()[0])
-            next_run = time.monotonic() + every()
+            next_run = time.monotonic() + every
         time.sleep(1)
     log.info("stopped")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
 from rich.table import Table
 
 from lab import sync, ui
@@ -23,10 +24,12 @@ class Report:
     sink_lag: dict[str, int] = field(default_factory=dict)
     rows: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     incident: dict[str, Any] = field(default_factory=dict)
+    foreign: dict[str, str] = field(default_factory=dict)  # component → what answers on its port instead
+    runtime: str = ""
 
     @property
     def healthy(self) -> bool:
-        return all(h.healthy for h in self.components) and all(
+        return not self.foreign and all(h.healthy for h in self.components) and all(
             s.startswith("RUNNING") and "FAILED" not in s for s in self.connectors.values()
         ) and bool(self.connectors)
 
@@ -36,8 +39,28 @@ class Report:
         return d
 
 
+def _foreign(lab: Lab) -> dict[str, str]:
+    """Servers on this lab's ports that are not this lab's: stopped here while another lab (or anything
+    else) answers there, or stamped with another lab's id. Their figures must not be shown as ours."""
+    out = {}
+    for server, db in ((lab.oltp, "shop"), (lab.warehouse, "warehouse")):
+        try:
+            owner = server.owner(db)
+        except psycopg.Error:
+            continue  # nothing answers: plainly down
+        if owner is not None and owner != lab.settings.lab_id:
+            out[server.name] = f"another lab's {server.name} (lab id {owner}) answers on port {server.port}"
+        elif not server.running():
+            out[server.name] = f"another PostgreSQL answers on port {server.port}, not this lab's {server.name}"
+    return out
+
+
 def collect(lab: Lab) -> Report:
-    report = Report(components=[c.health() for c in lab.all])
+    report = Report(components=[c.health() for c in lab.all], runtime=lab.runtime.name)
+    report.foreign = _foreign(lab)
+    for h in report.components:
+        if h.name in report.foreign:
+            h.healthy, h.detail = False, report.foreign[h.name]
     up = {h.name: h.healthy for h in report.components}
     if up.get("connect"):
         for name in lab.connect.connector_names:
@@ -55,6 +78,8 @@ def collect(lab: Lab) -> Report:
             report.sink_lag = lab.kafka.group_lag(SINK_GROUP, TOPICS)
         except Exception:  # noqa: BLE001 - status must print whatever else it can
             pass
+    if report.foreign:
+        return report  # another lab's figures are not this lab's: show none
     report.rows = sync.row_counts(lab)
     try:
         from lab import incident
@@ -66,12 +91,12 @@ def collect(lab: Lab) -> Report:
 
 
 def render(report: Report) -> None:
-    table = Table(title="The $516k Gap — component map", title_justify="left")
-    for col in ("component", "health", "port", "pid", "detail"):
+    table = Table(title=f"The $516k Gap — component map ({report.runtime} runtime)", title_justify="left")
+    for col in ("component", "health", "port", "running as", "detail"):
         table.add_column(col)
     for h in report.components:
         table.add_row(h.name, "[green]healthy[/]" if h.healthy else "[red]DOWN[/]",
-                      str(h.port or "—"), str(h.pid or "—"), h.detail)
+                      str(h.port or "—"), h.handle or "—", h.detail)
     ui.console.print(table)
     for name, state in report.connectors.items():
         colour = "green" if state.startswith("RUNNING") and "FAILED" not in state else "red"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 
 from rich.console import Console
 
-console = Console(highlight=False)
-# soft_wrap: an error is one line however narrow the terminal (or a pipe, which rich takes as 80 columns).
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped output (`lab status > file`) is not wrapped: rich takes a pipe for 80 columns, so it gets room and
+# soft wrapping; a terminal keeps its width. An error is one line however narrow the terminal.
+console = Console(highlight=False, **({} if sys.stdout.isatty() else {"width": 400, "soft_wrap": True}))
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, **({} if sys.stderr.isatty() else {"width": 400}))
 
 
 @contextlib.contextmanager

@@ -12,8 +12,10 @@ UTC = timezone.utc
 
 DEFAULT_SEED = 516
 
-# "Now" in the story: Friday 2026-06-26 08:47 UTC, thirteen minutes before the board meeting.
+# "Now" in the story: Friday 2026-06-26 08:47 UTC, thirteen minutes before the board meeting. The story
+# clock starts there when the learner lands in the incident and then runs at real speed.
 STORY_CLOCK = datetime(2026, 6, 26, 8, 47, tzinfo=UTC)
+BOARD_MEETING = datetime(2026, 6, 26, 9, 0, tzinfo=UTC)
 
 # The shop opened on 2026-01-01; the last seeded order is a few minutes before the story clock.
 FIRST_ORDER_AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -50,3 +52,8 @@ def revenue_date(ts: datetime) -> date:
 
 def quarter_label(day: date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def story_now(started_at: datetime, now: datetime | None = None) -> datetime:
+    """The story clock: STORY_CLOCK when the learner's clock started, then real time."""
+    return STORY_CLOCK + ((now or datetime.now(UTC)) - started_at)

@@ -1,9 +1,8 @@
-"""What every component module offers the runtime."""
+"""What every component module offers: a health reading that `lab status` and the workspace show."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
 
 @dataclass
@@ -13,17 +12,4 @@ class Health:
     port: int | None
     pid: int | None
     detail: str = ""
-
-
-class Managed(Protocol):
-    name: str
-
-    def start(self) -> None: ...
-
-    def wait_ready(self, timeout: float) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def pid(self) -> int | None: ...
-
-    def health(self) -> Health: ...
+    handle: str | None = None  # how a person finds it: "pid 123", "container 4f2a…"

@@ -1,4 +1,5 @@
-"""The Kafka Connect worker (distributed mode, one worker) and the connectors it runs.
+"""The Kafka Connect worker (distributed mode, one worker) and the connectors it runs: how to reach it,
+when it is ready, and the connector operations (register, stop, reset offsets, resume).
 
 Connectors are registered idempotently with PUT /connectors/<name>/config, and only when their config
 differs from what the worker already has: re-putting an identical config would restart the tasks.
@@ -7,79 +8,61 @@ differs from what the worker already has: re-putting an identical config would r
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from lab import process
 from lab.components.base import Health
-from lab.components.jvm import java_argv
-from lab.config import LOOPBACK, Component, Settings
+from lab.config import Component, Settings
 from lab.errors import ExitCode, LabError
-from lab.templates import render_connector, render_text, write_if_changed
-
-MAIN = "org.apache.kafka.connect.cli.ConnectDistributed"
+from lab.templates import render_connector
 
 
 class ConnectWorker:
-    def __init__(self, comp: Component, settings: Settings, java: str = "java") -> None:
+    def __init__(self, comp: Component, settings: Settings, runtime) -> None:
         self.name = comp.name
         self.comp = comp
         self.settings = settings
-        self.java = java
-        self.port = settings.ports["connect"]
-        self.home = settings.lab_dir / "connect"
-        self.config = self.home / "worker.properties"
-        self.logfile = settings.log(self.name)
-        self.pidfile = settings.pidfile(self.name)
+        self.runtime = runtime
+
+    @property
+    def port(self) -> int:
+        return self.runtime.host(self.comp).port
 
     @property
     def url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.runtime.host(self.comp)}"
 
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
 
     # connectors as described in stack/connectors/*.json ----------------------------------------------
     def connector_specs(self) -> list[dict[str, Any]]:
-        values = self.settings.template_vars()
+        values = self.runtime.template_values()
         return [render_connector(self.settings.root / p, values) for p in self.comp.spec["connectors"]]
 
     @property
     def connector_names(self) -> list[str]:
         return [c["name"] for c in self.connector_specs()]
 
-    # lifecycle ----------------------------------------------------------------------------------
+    # lifecycle (the runtime's) ------------------------------------------------------------------
     def pid(self) -> int | None:
-        if self.settings.runtime == "docker":
-            from lab.runtime import docker
-
-            return docker.container_pid(self.settings, self.name)
-        return process.read_pid(self.pidfile, marker=MAIN)
+        return self.runtime.pid(self.comp)
 
     def start(self) -> None:
-        if self.pid() or self.settings.runtime == "docker":  # compose starts the containers
-            return
-        process.require_free_port(self.port, self.name)
-        values = {**self.settings.template_vars(), "plugin_path": str(self.settings.jvm_dir / "plugins")}
-        write_if_changed(self.config, render_text(self.settings.root / self.comp.spec["config"], values))
-        argv = java_argv(self.java, self.settings, "connect", self.comp.spec.get("heap", "512m"), MAIN,
-                         str(self.config))
-        process.spawn(argv, self.logfile, self.pidfile)
+        self.runtime.start([self.comp])
+
+    def stop(self) -> None:
+        self.runtime.stop([self.comp])
 
     def ping(self) -> bool:
         with self.http() as client:
             return client.get("/connectors").status_code == 200
 
     def wait_ready(self, timeout: float = 90) -> None:
-        process.wait_for(self.ping, timeout, interval=0.3, what="Kafka Connect worker", log=self.logfile,
-                         pid=self.pid())
-
-    def stop(self) -> None:
-        pid = self.pid()
-        if pid:
-            process.stop(pid, timeout=20)
+        process.wait_for(self.ping, timeout, interval=0.3, what="Kafka Connect worker",
+                         log=self.runtime.log_path(self.comp), pid=self.pid())
 
     # connectors ---------------------------------------------------------------------------------
     def register(self) -> list[str]:
@@ -144,22 +127,59 @@ class ConnectWorker:
                 if time.monotonic() > deadline:
                     raise LabError(f"connector {name} not RUNNING after {timeout:.0f} s (state: "
                                    f"{_state_words(st)})", "`lab logs connect` says why",
-                                   ExitCode.LAB_UNHEALTHY, detail=process.tail(self.logfile))
+                                   ExitCode.LAB_UNHEALTHY, detail=self.runtime.log_tail(self.comp, 15))
                 time.sleep(0.3)
 
     def delete_connector(self, name: str) -> None:
         with self.http() as client:
             client.delete(f"/connectors/{name}")
 
+    def stop_and_reset_offsets(self) -> None:
+        """PUT /stop each connector, wait until STOPPED, then DELETE its offsets (KIP-875) — the first half
+        of a re-snapshot (`lab reset`); `resume_all` is the second."""
+        with self.http() as client:
+            for name in self.connector_names:
+                if client.get(f"/connectors/{name}").status_code == 404:
+                    continue
+                client.put(f"/connectors/{name}/stop").raise_for_status()
+            for name in self.connector_names:
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    st = client.get(f"/connectors/{name}/status")
+                    if st.status_code == 404 or st.json()["connector"]["state"] == "STOPPED":
+                        break
+                    time.sleep(0.1)
+                if st.status_code == 404:
+                    continue
+                # Tasks may take a moment to release; the offsets API answers 400 until they have. A sink's
+                # consumer group must also be empty: after a crash (a killed worker, a restarted broker) the
+                # dead consumer stays a member until its session times out (10 s, warehouse-sink.json).
+                deadline = time.monotonic() + 60
+                while True:
+                    resp = client.delete(f"/connectors/{name}/offsets")
+                    if resp.status_code < 400 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.2)
+                if resp.status_code >= 400:
+                    raise LabError(f"could not reset the offsets of connector {name}: {resp.text[:200]}",
+                                   "`lab logs connect`; `lab down && lab up` then `lab reset`", ExitCode.LAB_UNHEALTHY)
+
+    def resume_all(self) -> None:
+        self.register()  # also recreates a connector deleted by hand
+        with self.http() as client:
+            for name in self.connector_names:
+                client.put(f"/connectors/{name}/resume").raise_for_status()
+        self.wait_connectors()
+
     def health(self) -> Health:
-        pid = self.pid()
-        if not pid:
+        handle = self.runtime.handle(self.comp)
+        if not self.runtime.running(self.comp):
             return Health(self.name, False, self.port, None, "not running")
         try:
             self.ping()
         except httpx.HTTPError as exc:
-            return Health(self.name, False, self.port, pid, f"REST API not answering: {exc}")
-        return Health(self.name, True, self.port, pid, "REST API answering")
+            return Health(self.name, False, self.port, self.pid(), f"REST API not answering: {exc}", handle)
+        return Health(self.name, True, self.port, self.pid(), "REST API answering", handle)
 
 
 def _state_words(st: dict[str, Any] | None) -> str:
@@ -167,7 +187,3 @@ def _state_words(st: dict[str, Any] | None) -> str:
         return "not registered"
     tasks = ", ".join(f"task {t['id']} {t['state']}" for t in st.get("tasks", [])) or "no tasks yet"
     return f"connector {st['connector']['state']}, {tasks}"
-
-
-def plugin_dirs(settings: Settings) -> list[Path]:
-    return sorted(p for p in (settings.jvm_dir / "plugins").iterdir() if p.is_dir())

@@ -1,9 +1,8 @@
-"""The lab's own Python processes (the orders service, the dbt scheduler), supervised like the servers."""
+"""The lab's own Python processes (the orders service, the dbt scheduler, the workspace), supervised like
+the servers: each beats a heartbeat file while its loop runs, and honours a pause flag."""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 
 from lab import process
@@ -14,27 +13,31 @@ HEARTBEAT_MAX_AGE = 15.0
 
 
 class PythonService:
-    def __init__(self, comp: Component, settings: Settings) -> None:
+    def __init__(self, comp: Component, settings: Settings, runtime) -> None:
         self.name = comp.name
         self.comp = comp
         self.module = comp.spec["module"]
         self.settings = settings
-        self.port = None
-        self.logfile = settings.log(self.name)
-        self.pidfile = settings.pidfile(self.name)
+        self.runtime = runtime
         self.heartbeat = settings.run_dir / f"{self.name}.heartbeat"
         self.pause_flag = settings.run_dir / f"{self.name}.paused"
 
+    @property
+    def port(self) -> int | None:
+        return self.runtime.host(self.comp).port if self.comp.port is not None else None
+
+    @property
+    def logfile(self):
+        return self.runtime.log_path(self.comp)
+
     def pid(self) -> int | None:
-        return process.read_pid(self.pidfile, marker=self.module)
+        return self.runtime.pid(self.comp)
 
     def start(self) -> None:
         if self.pid():
             return
         self.heartbeat.unlink(missing_ok=True)
-        env = {**os.environ, "LAB_HOME": str(self.settings.lab_dir), "PYTHONUNBUFFERED": "1"}
-        process.spawn([sys.executable, "-m", self.module], self.logfile, self.pidfile, env=env,
-                      cwd=self.settings.root)
+        self.runtime.start([self.comp])
 
     def beat(self) -> None:
         self.heartbeat.parent.mkdir(parents=True, exist_ok=True)
@@ -51,9 +54,7 @@ class PythonService:
                          what=self.name, log=self.logfile, pid=self.pid())
 
     def stop(self) -> None:
-        pid = self.pid()
-        if pid:
-            process.stop(pid, timeout=15)
+        self.runtime.stop([self.comp])
 
     def pause(self) -> None:
         self.pause_flag.parent.mkdir(parents=True, exist_ok=True)
@@ -69,8 +70,9 @@ class PythonService:
     def health(self) -> Health:
         pid = self.pid()
         if not pid:
-            return Health(self.name, False, None, None, "not running")
+            return Health(self.name, False, self.port, None, "not running")
         age = self.heartbeat_age()
         if age is None or age > HEARTBEAT_MAX_AGE:
-            return Health(self.name, False, None, pid, "no heartbeat")
-        return Health(self.name, True, None, pid, "paused" if self.paused else self.comp.spec.get("doing", "running"))
+            return Health(self.name, False, self.port, pid, "no heartbeat", f"pid {pid}")
+        doing = "paused" if self.paused else self.comp.spec.get("doing", "running")
+        return Health(self.name, True, self.port, pid, doing, f"pid {pid}")

@@ -1,117 +1,29 @@
-"""The docker runtime for laptops: stack/compose.yaml, generated from stack/components.toml.
+"""The docker runtime: PostgreSQL ×2, Kafka and Connect in containers of stack/compose.yaml (one compose
+project per lab, named after the lab's id, so labs and their named volumes never meet); the orders service,
+the dbt scheduler and the workspace as processes on the host, like the native runtime runs them.
 
-Not exercised by this repo's CI (no Docker engine there); a unit test holds the generated file equal to
-the component description, so the two runtimes cannot drift apart.
+Works with compose v2 (`docker compose`, Docker Desktop) and with Debian's compose v1 (`docker-compose`).
+Containers are found by compose's labels, never by name (v1 and v2 name them differently).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import time
+from functools import cached_property
 from typing import Any
 
-import yaml
-
-from lab.config import LOOPBACK, Settings
+from lab import process, ui
+from lab.config import LOOPBACK, Component, Settings
 from lab.errors import ExitCode, LabError
-from lab.templates import render_connector
+from lab.runtime import Endpoint, compose
+from lab.runtime.native import NativeRuntime
 
-# Inside the compose network each server listens on its usual port; the host sees the lab's ports.
-INTERNAL = {"oltp": 5432, "warehouse": 5432, "kafka": 9092, "kafka_controller": 9093, "connect": 8083}
-
-
-def template_vars(settings: Settings) -> dict[str, Any]:
-    return {"ports": INTERNAL, "bind_host": "0.0.0.0", "kafka_host": "kafka", "connect_host": "connect",
-            "oltp_host": "oltp", "warehouse_host": "warehouse"}
-
-
-def described_ports(settings: Settings) -> dict[str, int]:
-    """The ports as described (the committed compose file never depends on LAB_PORT_* overrides)."""
-    return {n: c.port for n, c in settings.stack.components.items() if c.port is not None}
-
-
-def _postgres(settings: Settings, name: str) -> dict[str, Any]:
-    comp = settings.stack.components[name]
-    command = ["postgres"]
-    for key, value in comp.spec.get("settings", {}).items():
-        command += ["-c", f"{key}={value}"]
-    return {
-        "image": comp.spec["image"],
-        "command": command,
-        "environment": {"POSTGRES_USER": "lab", "POSTGRES_HOST_AUTH_METHOD": "trust", "POSTGRES_DB": "postgres"},
-        "ports": [f"{LOOPBACK}:{described_ports(settings)[name]}:5432"],
-        "healthcheck": {"test": ["CMD", "pg_isready", "-U", "lab"], "interval": "2s", "retries": 30},
-    }
-
-
-def compose_doc(settings: Settings) -> dict[str, Any]:
-    comps = settings.stack.components
-    kafka, connect = comps["kafka"], comps["connect"]
-    p = described_ports(settings)
-    services = {
-        "oltp": _postgres(settings, "oltp"),
-        "warehouse": _postgres(settings, "warehouse"),
-        "kafka": {
-            "image": kafka.spec["image"],
-            "environment": {
-                "KAFKA_NODE_ID": "1",
-                "KAFKA_PROCESS_ROLES": "broker,controller",
-                "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@kafka:9093",
-                "KAFKA_LISTENERS": "INTERNAL://0.0.0.0:9092,CONTROLLER://0.0.0.0:9093,HOST://0.0.0.0:9094",
-                "KAFKA_ADVERTISED_LISTENERS": f"INTERNAL://kafka:9092,HOST://{LOOPBACK}:{p['kafka']}",
-                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,HOST:PLAINTEXT",
-                "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-                "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
-                "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
-                "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-                "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
-                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "1",
-                "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": "1",
-                "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-                "KAFKA_HEAP_OPTS": f"-Xms{kafka.spec['heap']} -Xmx{kafka.spec['heap']}",
-            },
-            "ports": [f"{LOOPBACK}:{p['kafka']}:9094"],
-            "healthcheck": {"test": ["CMD-SHELL", "/opt/kafka/bin/kafka-broker-api-versions.sh "
-                                     "--bootstrap-server kafka:9092 >/dev/null 2>&1"],
-                            "interval": "3s", "retries": 40},
-        },
-        "connect": {
-            "image": connect.spec["image"],
-            "environment": {
-                "BOOTSTRAP_SERVERS": "kafka:9092",
-                "GROUP_ID": "lab-connect",
-                "CONFIG_STORAGE_TOPIC": "lab-connect-configs",
-                "OFFSET_STORAGE_TOPIC": "lab-connect-offsets",
-                "STATUS_STORAGE_TOPIC": "lab-connect-status",
-                "OFFSET_FLUSH_INTERVAL_MS": "1000",
-                "HEAP_OPTS": f"-Xms{connect.spec['heap']} -Xmx{connect.spec['heap']}",
-            },
-            "ports": [f"{LOOPBACK}:{p['connect']}:8083"],
-            "depends_on": {dep: {"condition": "service_healthy"} for dep in connect.depends_on},
-            "healthcheck": {"test": ["CMD", "curl", "-sf", "http://localhost:8083/connectors"],
-                            "interval": "3s", "retries": 40},
-        },
-    }
-    connectors = {c["name"]: c["config"] for c in
-                  (render_connector(settings.root / path, template_vars(settings))
-                   for path in connect.spec["connectors"])}
-    return {
-        "name": "incident-lab",
-        "x-lab-versions": dict(settings.stack.versions),
-        # Registered by `lab up` through the Connect REST API (PUT /connectors/<name>/config).
-        "x-lab-connectors": connectors,
-        "services": services,
-    }
-
-
-HEADER = ("# GENERATED by `lab compose` from stack/components.toml — do not edit by hand.\n"
-          "# The docker runtime for laptops. The orders service and dbt run on the host (`make lab-up`).\n"
-          "# This file is not exercised by the repo's CI (no Docker engine there); a test holds it equal to\n"
-          "# the component description.\n")
-
-
-def render_compose(settings: Settings) -> str:
-    return HEADER + yaml.safe_dump(compose_doc(settings), sort_keys=False, width=120)
+_BUILD_FAILED_BASE = ("pull access denied", "manifest unknown", "failed to resolve", "no such host",
+                      "repository does not exist", "connection refused", "i/o timeout", "TLS handshake")
 
 
 def engine_answers() -> bool:
@@ -119,25 +31,198 @@ def engine_answers() -> bool:
     if not docker:
         return False
     try:
-        return subprocess.run([docker, "info"], capture_output=True, timeout=5).returncode == 0
+        return subprocess.run([docker, "info"], capture_output=True, timeout=10).returncode == 0
     except subprocess.TimeoutExpired:
         return False
 
 
-def compose(settings: Settings, *args: str) -> None:
-    argv = ["docker", "compose", "-f", str(settings.root / "stack" / "compose.yaml"), *args]
-    out = subprocess.run(argv, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise LabError(f"`{' '.join(argv)}` failed", "see the output above", ExitCode.LAB_UNHEALTHY,
-                       detail=out.stderr[-2000:])
+def compose_command() -> list[str]:
+    """`docker compose` (v2) where the plugin is installed, else Debian's `docker-compose` (v1)."""
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return [legacy]
+    raise LabError("Docker Compose is not installed (neither `docker compose` nor `docker-compose`)",
+                   "install Docker Desktop, or the compose plugin for your engine", ExitCode.LAB_UNHEALTHY)
 
 
-def container_pid(settings: Settings, service: str) -> int | None:
-    """Host pid of a compose service's main process (what `lab status` shows), or None if not running."""
-    base = ["docker", "compose", "-f", str(settings.root / "stack" / "compose.yaml")]
-    cid = subprocess.run([*base, "ps", "-q", service], capture_output=True, text=True).stdout.strip()
-    if not cid:
-        return None
-    out = subprocess.run(["docker", "inspect", "-f", "{{.State.Pid}}", cid], capture_output=True, text=True)
-    pid = out.stdout.strip()
-    return int(pid) if pid.isdigit() and int(pid) > 0 else None
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.host_services = NativeRuntime(settings)  # the Python services run on the host
+        self._ps: tuple[float, dict[str, dict[str, Any]]] | None = None
+
+    # compose ----------------------------------------------------------------------------------------
+    @property
+    def project(self) -> str:
+        return f"incident-lab-{self.settings.lab_id}"
+
+    @cached_property
+    def _compose(self) -> list[str]:
+        return compose_command()
+
+    def _argv(self, *args: str) -> list[str]:
+        return [*self._compose, "-p", self.project, "-f", str(self.settings.root / "stack" / "compose.yaml"), *args]
+
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, **self.settings.env()}
+
+    def compose(self, *args: str, timeout: float = 600, what: str | None = None) -> str:
+        argv = self._argv(*args)
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, env=self._env(), timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise LabError(f"`docker compose {' '.join(args)}` did not finish in {timeout:.0f} s",
+                           "`bin/lab logs NAME` says what a service is doing", ExitCode.LAB_UNHEALTHY) from exc
+        self._ps = None
+        if out.returncode != 0:
+            raise LabError(what or f"`docker compose {' '.join(args)}` failed",
+                           "see the output above; `bin/lab logs NAME` shows a service's log", ExitCode.LAB_UNHEALTHY,
+                           detail=(out.stdout + out.stderr)[-2500:])
+        return out.stdout
+
+    def _is_docker(self, comp: Component) -> bool:
+        return comp.kind in compose.KINDS
+
+    # prerequisites ------------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        if not engine_answers():
+            raise LabError("no Docker engine answers", "start Docker Desktop (or your engine), or use the native "
+                           "runtime: LAB_RUNTIME=native make lab-up", ExitCode.LAB_UNHEALTHY)
+        compose_file = self.settings.root / "stack" / "compose.yaml"
+        if compose_file.read_text() != compose.render(self.settings):
+            raise LabError("stack/compose.yaml is out of date with stack/components.toml", "run `bin/lab compose`",
+                           ExitCode.LAB_UNHEALTHY)
+        # Compose v1's `up` does not rebuild an image whose Dockerfile or scripts changed: build every time
+        # (a second or two when nothing changed; minutes the first time, the jars included).
+        first = not self._images_present()
+        step = "building the lab's images (first time: Debian packages and the jars, a few minutes)" if first \
+            else "the lab's images are current"
+        with ui.step(step):
+            try:
+                self.compose("build", timeout=3600, what="the lab's images could not be built")
+            except LabError as exc:
+                if any(s in exc.detail for s in _BUILD_FAILED_BASE) and "bookworm" in exc.detail:
+                    raise LabError("the base image debian:bookworm-slim could not be pulled",
+                                   "connect to the internet once, or on a machine without a registry make it with "
+                                   "stack/docker/base-image.sh", ExitCode.LAB_UNHEALTHY, detail=exc.detail) from exc
+                raise
+
+    def _images_present(self) -> bool:
+        images = {c.spec["image"] for c in compose.containerised(self.settings)}
+        return all(subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
+                   for image in images)
+
+    # what runs --------------------------------------------------------------------------------------
+    def _containers(self) -> dict[str, dict[str, Any]]:
+        """service → {id, state, pid} of this project's containers (cached for a second: status asks a lot)."""
+        now = time.monotonic()
+        if self._ps and now - self._ps[0] < 1.0:
+            return self._ps[1]
+        label = f"label=com.docker.compose.project={self.project}"
+        out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", label], capture_output=True, text=True)
+        ids = out.stdout.split()
+        found: dict[str, dict[str, Any]] = {}
+        if ids:
+            inspect = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True)
+            for c in json.loads(inspect.stdout or "[]"):
+                service = c["Config"]["Labels"].get("com.docker.compose.service")
+                if service and (service not in found or c["State"]["Running"]):
+                    found[service] = {"id": c["Id"][:12], "running": c["State"]["Running"], "pid": c["State"]["Pid"],
+                                      "health": (c["State"].get("Health") or {}).get("Status")}
+        self._ps = (now, found)
+        return found
+
+    def running(self, comp: Component) -> bool:
+        if not self._is_docker(comp):
+            return self.host_services.running(comp)
+        return bool(self._containers().get(comp.name, {}).get("running"))
+
+    def pid(self, comp: Component) -> int | None:
+        if not self._is_docker(comp):
+            return self.host_services.pid(comp)
+        c = self._containers().get(comp.name)
+        return c["pid"] if c and c["running"] and c["pid"] else None
+
+    def handle(self, comp: Component) -> str | None:
+        if not self._is_docker(comp):
+            return self.host_services.handle(comp)
+        c = self._containers().get(comp.name)
+        return f"container {c['id']}" if c and c["running"] else None
+
+    def preflight(self, comps: list[Component]) -> None:
+        for comp in comps:
+            if comp.port is None or self.running(comp):
+                continue
+            process.require_free_port(self.settings.ports[comp.name.replace("-", "_")], comp.name)
+
+    def start(self, comps: list[Component]) -> None:
+        services = [c.name for c in comps if self._is_docker(c) and not self.running(c)]
+        if services:
+            # `up` waits for the healthy dependencies compose.yaml names (Connect waits for the others).
+            self.compose("up", "-d", "--no-build", *services, timeout=900,
+                         what=f"docker compose could not start {', '.join(services)}")
+        self.host_services.start([c for c in comps if not self._is_docker(c)])
+
+    def stop(self, comps: list[Component]) -> None:
+        services = [c.name for c in comps if self._is_docker(c) and self.running(c)]
+        if services:
+            self.compose("stop", *services, timeout=120)
+        self.host_services.stop([c for c in comps if not self._is_docker(c)])
+
+    def kill(self, comp: Component) -> None:
+        if not self._is_docker(comp):
+            self.host_services.kill(comp)
+            return
+        c = self._containers().get(comp.name)
+        if c and c["running"]:
+            subprocess.run(["docker", "kill", "-s", "KILL", c["id"]], capture_output=True)
+            self._ps = None
+
+    def down(self, wipe: bool) -> None:
+        """Containers and the network go; the named volumes (the lab's data, its clock) stay unless wipe."""
+        self.compose("down", *(["-v"] if wipe else []), timeout=300)
+        self.host_services.down(wipe)
+
+    # where things are -------------------------------------------------------------------------------
+    def host(self, comp: Component, port: str | None = None) -> Endpoint:
+        return Endpoint(LOOPBACK, self.settings.ports[port or comp.name.replace("-", "_")])
+
+    def peer(self, comp: Component, port: str | None = None) -> Endpoint:
+        if not self._is_docker(comp):
+            return self.host(comp, port)
+        return Endpoint(comp.name, compose.INTERNAL_PORTS[port or comp.name])
+
+    def template_values(self) -> dict[str, Any]:
+        return dict(compose.TEMPLATE_VALUES)
+
+    def log_path(self, comp: Component):
+        return None if self._is_docker(comp) else self.host_services.log_path(comp)
+
+    def log_tail(self, comp: Component, lines: int = 40) -> str:
+        if not self._is_docker(comp):
+            return self.host_services.log_tail(comp, lines)
+        out = subprocess.run(self._argv("logs", "--no-color", "--tail", str(lines), comp.name), capture_output=True,
+                             text=True, env=self._env())
+        # compose prefixes each line with "<container> | " (v1 also says "Attaching to …"): keep the log itself.
+        return "\n".join(line.split(" | ", 1)[-1] for line in (out.stdout + out.stderr).splitlines()
+                         if not line.startswith("Attaching to "))
+
+    def follow_logs(self, comp: Component, lines: int) -> None:
+        if not self._is_docker(comp):
+            self.host_services.follow_logs(comp, lines)
+            return
+        argv = self._argv("logs", "-f", "--tail", str(lines), comp.name)
+        ui.info(f"[dim]$ docker compose logs -f --tail {lines} {comp.name}[/]")
+        subprocess.run(argv, env=self._env())
+
+    def exec_argv(self, comp: Component, interactive: bool) -> list[str]:
+        """How to run a command inside a service's container (`lab psql` with no psql on the host)."""
+        c = self._containers().get(comp.name)
+        if not c or not c["running"]:
+            raise LabError(f"{comp.name} is not running", "`bin/lab up` starts it", ExitCode.LAB_UNHEALTHY)
+        return ["docker", "exec", *(["-it"] if interactive else ["-i"]), c["id"]]

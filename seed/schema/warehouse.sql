@@ -136,6 +136,38 @@ create table ops.lab_state (
     value jsonb not null
 );
 
+-- The incident timeline (`lab debrief`): what the learner did, on the wall clock.
+create table ops.lab_events (
+    event_id bigint      generated always as identity primary key,
+    at       timestamptz not null default clock_timestamp(),
+    kind     text        not null,
+    detail   jsonb       not null default '{}'
+);
+
 grant usage on schema ops to lab_tester;
 grant select on all tables in schema ops to lab_tester;
 alter default privileges in schema ops grant select on tables to lab_tester;
+
+-- The test role may read the ERP, so it must never own an object outside its own session: a view or
+-- function it owned would read erp for whoever uses it, a model included. Every DDL statement of
+-- lab_tester that leaves something behind is refused (dbt's unit tests make temporary tables, which die
+-- with the session and no other session can see). (checks/privileges.py verifies this trigger.)
+create function ops.refuse_test_role_ddl() returns event_trigger
+language plpgsql as $$
+declare
+    cmd record;
+begin
+    if current_user <> 'lab_tester' and session_user <> 'lab_tester' then
+        return;
+    end if;
+    for cmd in select * from pg_event_trigger_ddl_commands() loop
+        if cmd.schema_name is null or cmd.schema_name not like 'pg\_temp%' then
+            raise exception 'the test role lab_tester may not create or change objects (% %)',
+                cmd.command_tag, cmd.object_identity
+                using hint = 'tests only read: build what they need in a model';
+        end if;
+    end loop;
+end
+$$;
+create event trigger lab_test_role_reads_only on ddl_command_end
+    execute function ops.refuse_test_role_ddl();

@@ -131,10 +131,21 @@ def test_the_port_of_a_running_lab_is_refused_and_that_lab_is_untouched(running_
 def test_no_java_on_path(existing_home: Path, tmp_path: Path) -> None:
     empty_bin = tmp_path / "bin"
     empty_bin.mkdir()
+    env = lab_env(existing_home, PATH=str(empty_bin), LAB_RUNTIME="native")
+    env.pop("JAVA_HOME", None)
+    proc = run_cli(env, "up", timeout=120)
+    assert_one_clear_error(proc, 2, "Java 17+ not found", "install a JDK 17+", "JAVA_HOME")
+
+
+@pytest.mark.unit
+def test_with_no_runtime_possible_one_line_names_both_ways(existing_home: Path, tmp_path: Path) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
     env = lab_env(existing_home, PATH=str(empty_bin))
     env.pop("JAVA_HOME", None)
     proc = run_cli(env, "up", timeout=120)
-    assert_one_clear_error(proc, 2, "Java 17+ not found on PATH", "install a JDK 17+", "JAVA_HOME")
+    assert_one_clear_error(proc, 2, "no runtime can run the lab here", "Java 17+ not found",
+                           "no Docker engine answers", "LAB_RUNTIME=docker")
 
 
 @pytest.mark.unit
@@ -144,7 +155,7 @@ def test_java_too_old_on_path(existing_home: Path, tmp_path: Path) -> None:
     java = fake_bin / "java"
     java.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
     java.chmod(0o755)
-    env = lab_env(existing_home, PATH=f"{fake_bin}:{os.environ.get('PATH', '')}")
+    env = lab_env(existing_home, PATH=f"{fake_bin}:{os.environ.get('PATH', '')}", LAB_RUNTIME="native")
     env.pop("JAVA_HOME", None)
     proc = run_cli(env, "up", timeout=120)
     assert_one_clear_error(proc, 2, f"Java 11 at {java} is too old", "needs Java 17+", "install a JDK 17+")
@@ -153,7 +164,7 @@ def test_java_too_old_on_path(existing_home: Path, tmp_path: Path) -> None:
 # -- PostgreSQL server binaries missing ------------------------------------------------------------------
 @pytest.mark.unit
 def test_postgres_binaries_missing(existing_home: Path) -> None:
-    env = lab_env(existing_home, LAB_PG_BINDIR="/nonexistent", LAB_NO_INSTALL="1")
+    env = lab_env(existing_home, LAB_PG_BINDIR="/nonexistent", LAB_NO_INSTALL="1", LAB_RUNTIME="native")
     proc = run_cli(env, "up", timeout=120)
     assert_one_clear_error(proc, 2, "PostgreSQL 15+ server binaries (initdb, pg_ctl, postgres) not found",
                            "apt-get install -y postgresql", "LAB_PG_BINDIR")

@@ -19,7 +19,7 @@ def index() -> dict[str, dict[str, Any]]:
     """Every patch of the library by name (reference, correct.*, wrong.*)."""
     doc = tomllib.loads((FIXES / "index.toml").read_text())
     out = {"reference": doc["reference"]}
-    for group in ("correct", "wrong"):
+    for group in ("correct", "wrong", "attack"):
         out.update({f"{group}.{name}": entry for name, entry in doc.get(group, {}).items()})
     return out
 
@@ -44,14 +44,17 @@ def patched_project(dest: Path, patch: str | None) -> Path:
     return project
 
 
-def check(project: Path, out: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
-    proc = run_lab("check", "--project-dir", str(project), "--out", str(out), *args, check=False)
+def check(project: Path, out: Path, *args: str, env: dict[str, str] | None = None
+          ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any] | None]:
+    proc = run_lab("check", "--project-dir", str(project), "--out", str(out), *args, check=False, env=env)
     report = out / "report.json"
     return proc, json.loads(report.read_text()) if report.exists() else None
 
 
 def criteria(report: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    return {t["task_id"]: t for t in report["tests"]}
+    """Tests by criterion number; 7 is the regression guard (v3: it has no task_id). `lab check` reports
+    leave criterion 1 out (only `lab grade` judges it)."""
+    return {t.get("task_id") or 7: t for t in report["tests"]}
 
 
 def not_reached(test: dict[str, Any]) -> bool:
@@ -63,7 +66,8 @@ def assert_verdict(report: dict[str, Any], entry: dict[str, Any], output: str) -
     context = f"\n{json.dumps(report['tests'], indent=1, ensure_ascii=False)}\n{output[-3000:]}"
     assert report["status"] == entry["outcome"], context
     if entry["outcome"] == "pass":
-        assert all(tests[n]["status"] == "pass" for n in range(1, 7)), context
+        assert {2, 3, 4, 5, 6} <= set(tests) and all(tests[n]["status"] == "pass" for n in range(1, 7) if n in tests), \
+            context
     else:
         caught = entry["caught_by"]
         for number in caught:
@@ -72,5 +76,7 @@ def assert_verdict(report: dict[str, Any], entry: dict[str, Any], output: str) -
         assert first["task_id"] == caught[0], context
         if "message" in entry:
             assert entry["message"] in tests[caught[0]]["message"], context
+        for number, phrase in entry.get("messages", {}).items():
+            assert phrase in tests[int(number)]["message"], f"criterion {number}{context}"
     if "guard" in entry:
-        assert tests[7]["score"] >= entry["guard"], context
+        assert tests[7]["earned"] >= entry["guard"], context

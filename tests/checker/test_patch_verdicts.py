@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
+from pathlib import Path
 
 import pytest
 
@@ -28,10 +30,23 @@ def test_lab_check_verdict(pristine_lab, tmp_path, name: str) -> None:
     project = patched_project(tmp_path / "tree", entry["patch"])
     # The regression guard is scored, not required: run it only where the entry expects a score.
     args = [] if "guard" in entry else ["--no-guard"]
-    proc, report = check(project, tmp_path / "out", *args)
+    env = {entry["secret"]: secrets.token_hex(16)} if "secret" in entry else {}
+    if "side_effect" in entry:
+        Path(entry["side_effect"]).unlink(missing_ok=True)
+    proc, report = check(project, tmp_path / "out", *args, env=env)
     assert report is not None, proc.stdout + proc.stderr
     assert proc.returncode == (0 if entry["outcome"] == "pass" else 1), proc.stdout + proc.stderr
     assert_verdict(report, entry, proc.stdout + proc.stderr)
+    for value in env.values():  # the grader's environment reaches neither the console nor a report
+        assert value not in proc.stdout + proc.stderr
+        assert all(value not in f.read_text() for f in (tmp_path / "out").iterdir())
+    if "side_effect" in entry:
+        assert not Path(entry["side_effect"]).exists(), "learner SQL ran a program on the grading machine"
+    if entry.get("role_settings_cleared"):
+        with pristine_lab.warehouse.connect("warehouse") as conn:
+            left = conn.execute("select setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
+                                "where r.rolname like 'lab\\_%'").fetchall()
+        assert left == []
 
 
 def test_untouched_lab_fails_with_the_delta(pristine_lab, tmp_path) -> None:
@@ -39,7 +54,8 @@ def test_untouched_lab_fails_with_the_delta(pristine_lab, tmp_path) -> None:
     assert proc.returncode == 1
     tile = criteria(report)[3]
     assert tile["status"] == "fail"
-    assert re.fullmatch(r"tile \$4,2\d\d,\d{3}\.\d\d ≠ ERP \$3,6\d\d,\d{3}\.\d\d \(Δ \+\$5\d\d,\d{3}\.\d\d\)",
+    # Each earlier check's probe refunded and cancelled a few orders: the figures drift a little from the seed's.
+    assert re.fullmatch(r"tile \$4,[12]\d\d,\d{3}\.\d\d ≠ ERP \$3,[56]\d\d,\d{3}\.\d\d \(Δ \+\$5\d\d,\d{3}\.\d\d\)",
                         tile["message"]), tile["message"]
     assert "RESULT: FAIL" in proc.stdout
 
