@@ -1,5 +1,6 @@
 """The benchmark of the lab's quality bars (LAB_SPEC §7): `make bench` / `python -m bench`.
 
-It measures a lab of its own (LAB_HOME=.lab-bench, ports offset by 40) run from a snapshot of the working
-tree, so a learner's lab, the test labs and the files in dbt_project/ are never touched.
+It measures labs of its own — native on instance 94 (.lab-bench-native), docker on instance 95
+(.lab-bench-docker), `lab fleet` on instances 96–99 (.lab-bench-fleet-k) — each run from a snapshot of the
+working tree, so a learner's lab, the test labs and the files in dbt_project/ are never touched.
 """

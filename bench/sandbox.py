@@ -1,9 +1,16 @@
-"""The bench's own lab: a snapshot of the working tree, its own LAB_HOME and its own ports.
+"""The bench's own labs: a snapshot of the working tree each, their own instance (port block) and home.
 
-Why a snapshot: `lab reset` restores dbt_project/ and the bench edits a model before each reset. Run in
-the checkout itself, that would rewrite files someone is working on. The snapshot (.lab-bench/src, a git
-repository of its own with one commit) holds exactly what is in the working tree when the bench starts,
-and every `lab` command of the bench runs from there (`python -m lab` imports the snapshot's package).
+Why snapshots: `lab reset` restores dbt_project/ and the bench edits a model before each reset. Run in the
+checkout itself, that would rewrite files someone is working on. Each bench lab runs from a copy of what is
+in the working tree when the bench starts (`.lab-bench-src/tree`, copied once per run, then into
+`.lab-bench-src/<name>` for each lab: a git repository of its own with one commit, made by lab/fleet.py's
+`copy_tree`), and every `lab` command of the bench runs from there
+(`python -m lab` imports the snapshot's package). The snapshots live outside the labs' homes: a cold
+`lab up` starts from `lab down --wipe`, which deletes the home.
+
+Ports and homes come from lab/config.py (`instance_env`): the native lab is instance 94 (.lab-bench-native),
+the docker lab instance 95 (.lab-bench-docker), the fleet instances 96–99 (.lab-bench-fleet-k). A learner's
+lab (instance 0, .lab) and the tests' labs are never touched.
 """
 
 from __future__ import annotations
@@ -17,15 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PORT_OFFSET = 40
-# The lab's default ports (stack/components.toml); PostgreSQL ports move by the offset, JVM ports by 10×.
-_BASE = {"OLTP": (54320, 1), "WAREHOUSE": (54321, 1), "KAFKA": (19092, 10), "KAFKA_CONTROLLER": (19093, 10),
-         "CONNECT": (18083, 10)}
+SNAPSHOTS = REPO / ".lab-bench-src"
+INSTANCES = {"native": 94, "docker": 95}
+FLEET_FIRST = 96  # the fleet's instances: 96, 97, … (at most 4: MAX_INSTANCE is 99)
 GIT_ID = ["-c", "user.name=lab bench", "-c", "user.email=bench@localhost", "-c", "commit.gpgsign=false"]
+# What the bench's labs may take from the caller's environment among the lab's own settings.
+_KEPT = ("LAB_CACHE_DIR", "LAB_PG_BINDIR", "LAB_NO_INSTALL")
 
 
-def port_env(offset: int = PORT_OFFSET) -> dict[str, str]:
-    return {f"LAB_PORT_{name}": str(base + step * offset) for name, (base, step) in _BASE.items()}
+def base_env() -> dict[str, str]:
+    """The caller's environment less every lab setting (a learner's LAB_HOME, LAB_PORT_*, …) but the shared
+    caches and the PostgreSQL location."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("LAB_") or k in _KEPT}
 
 
 @dataclass
@@ -51,41 +61,38 @@ class BenchError(Exception):
 
 
 class BenchLab:
-    """The lab under measurement: `lab` commands run as a user runs them, from the snapshot."""
+    """One lab under measurement: `lab` commands run as a user runs them, from its snapshot."""
 
-    def __init__(self, home: Path, *, cache_dir: Path | None = None, maven_repo: Path | None = None,
-                 offset: int = PORT_OFFSET) -> None:
+    def __init__(self, name: str, runtime: str, instance: int, home: Path, src: Path, *,
+                 cache_dir: Path | None = None, maven_repo: Path | None = None) -> None:
+        self.name = name
+        self.runtime = runtime
+        self.instance = instance
         self.home = home
-        self.src = home / "src"
+        self.src = src
         self.cache_dir = cache_dir
         self.maven_repo = maven_repo
-        self.offset = offset
+
+    @classmethod
+    def for_runtime(cls, runtime: str, **kw) -> BenchLab:
+        return cls(runtime, runtime, INSTANCES[runtime], REPO / f".lab-bench-{runtime}", SNAPSHOTS / runtime, **kw)
 
     # environment --------------------------------------------------------------------------------
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        env = {**os.environ, "LAB_HOME": str(self.home), **port_env(self.offset),
+        from lab.config import instance_env
+
+        env = {**base_env(), **instance_env(self.instance, self.home), "LAB_RUNTIME": self.runtime,
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
-        # The bench's own settings win over whatever the caller's shell carries for a learner's lab.
-        for key in ("LAB_ORDERS_PER_MINUTE", "LAB_FIRST_ORDER_AFTER", "LAB_DBT_EVERY"):
-            env.pop(key, None)
         if self.cache_dir is not None:
             env["LAB_CACHE_DIR"] = str(self.cache_dir)
         if self.maven_repo is not None:
             env["MAVEN_OPTS"] = f"{env.get('MAVEN_OPTS', '')} -Dmaven.repo.local={self.maven_repo}".strip()
         return {**env, **(extra or {})}
 
-    def use_in_process(self) -> None:
-        """Point this process's lab settings at the bench lab (for direct SQL and component handles)."""
-        env = self.env()
-        for key in ("LAB_HOME", "LAB_CACHE_DIR", *port_env(self.offset)):
-            if key in env:
-                os.environ[key] = env[key]
-
     def settings(self):  # -> lab.config.Settings
         from lab.config import settings
 
-        self.use_in_process()
-        return settings(self.src)
+        return settings(self.src, environ=self.env())
 
     def lab(self):  # -> lab.stack.Lab
         from lab.stack import build
@@ -94,30 +101,10 @@ class BenchLab:
 
     # the snapshot -------------------------------------------------------------------------------
     def snapshot(self) -> None:
-        """Copy the working tree's files (tracked, and untracked but not ignored) into .lab-bench/src."""
-        listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "-c", "-o", "--exclude-standard"],
-                                capture_output=True, check=True).stdout.decode().split("\0")
-        shutil.rmtree(self.src, ignore_errors=True)
-        self.src.mkdir(parents=True)
-        for rel in filter(None, listed):
-            if rel.startswith("bench/results/"):
-                continue
-            source = REPO / rel
-            if not source.is_file():
-                continue  # deleted in the working tree
-            target = self.src / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        git = ["git", "-C", str(self.src), *GIT_ID]
-        subprocess.run([*git, "init", "-q"], check=True)
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", "bench snapshot of the working tree"], check=True)
+        """This lab's own copy of the bench's snapshot of the working tree (its own dbt_project/)."""
+        from lab.fleet import copy_tree
 
-    def snapshot_commit(self) -> str:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True)
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
-        return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+        copy_tree(SNAPSHOTS / "tree", self.src, "bench snapshot of the working tree")
 
     def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["git", "-C", str(self.src), *GIT_ID, *args], capture_output=True, text=True,
@@ -126,23 +113,48 @@ class BenchLab:
     def code_is_pristine(self) -> bool:
         return not self.git("status", "--porcelain", "--", "dbt_project").stdout.strip()
 
+    def restore_code(self) -> None:
+        self.git("checkout", "--", "dbt_project", check=False)
+        self.git("clean", "-fdq", "--", "dbt_project", check=False)  # files a fix added
+
     # running lab commands -----------------------------------------------------------------------
-    def run(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 900) -> Result:
+    def run(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 900,
+            module: str = "lab") -> Result:
         start = time.monotonic()
         try:
-            proc = subprocess.run([sys.executable, "-m", "lab", *args], capture_output=True, text=True,
+            proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                                   env=self.env(extra_env), cwd=self.src, timeout=timeout)
             code, out, err = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:
             code, out, err = -1, _text(exc.stdout), _text(exc.stderr) + f"\ntimed out after {timeout:.0f} s"
         return Result(args, code, out, err, time.monotonic() - start)
 
-    def run_ok(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 900) -> Result:
-        res = self.run(*args, extra_env=extra_env, timeout=timeout)
+    def run_ok(self, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 900,
+               module: str = "lab") -> Result:
+        res = self.run(*args, extra_env=extra_env, timeout=timeout, module=module)
         if not res.ok:
             tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])
-            raise BenchError(f"`lab {' '.join(args)}` exited {res.returncode}:\n{tail}")
+            raise BenchError(f"`{module.replace('.', ' ')} {' '.join(args)}` exited {res.returncode}:\n{tail}")
         return res
+
+
+def take_snapshot() -> None:
+    """The working tree's files as git sees them (tracked, and untracked but not ignored), once for the whole
+    run: both runtimes and the fleet measure the same code however the checkout changes meanwhile."""
+    from lab.fleet import copy_tree
+
+    copy_tree(REPO, SNAPSHOTS / "tree", "bench snapshot of the working tree")
+
+
+def tree_id() -> str:
+    """The commit of the checkout measured, `+dirty` when the working tree differs from it."""
+    out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"], capture_output=True, text=True)
+    return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def wipe(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _text(data: bytes | str | None) -> str:

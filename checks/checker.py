@@ -34,7 +34,7 @@ from checks import (
     state,
     watermark,
 )
-from checks.outcome import CheckError, Criterion, Report, Status, errored, judged, not_reached
+from checks.outcome import CheckError, Criterion, Report, Status, errored, judged, not_judged, not_reached
 from lab import api
 from lab.api import Lab
 from lab.config import Settings
@@ -91,8 +91,8 @@ def run(settings: Settings, opts: Options) -> Report:
         report.criteria = _Streamed(opts.on_event)
     report.lab.update(state.session(lab))
     report.lab["project_dir"] = _shown(opts.project_dir, settings)
-    report.criteria.append(opts.criterion1 or Criterion(
-        1, Status.SKIP, "judged by `lab grade` (it compares your branch with the base ref)", max_score=1))
+    report.criteria.append(opts.criterion1 or not_judged(
+        1, "judged by `lab grade` (it compares your branch with the base ref)"))
     problem = None
     try:
         health.require_healthy(lab)
@@ -243,8 +243,7 @@ def _judge_project(lab: Lab, opts: Options, report: Report, session, checker_gua
         with timed(report, "guard (waiting for it)"):
             report.criteria.append(checker_guard.result(main))
     else:
-        report.criteria.append(Criterion(None, Status.SKIP, "not run (--no-guard)",
-                                         max_score=float(len(guard.VARIANTS))))
+        report.criteria.append(not_judged(None, "not run (--no-guard)", max_score=float(len(guard.VARIANTS))))
 
 
 def _tile_vs_erp(built: bool, tile: Decimal | None, erp: Decimal, why: str | None) -> Criterion:

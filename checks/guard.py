@@ -108,28 +108,35 @@ def schemas_for(schema: str) -> list[str]:
 
 
 class Guard:
-    """The guard's builds, started at the beginning of a check in a dbt process of their own (one import of
-    dbt, one parse per variant), so they run while the checker builds, tests and probes the learner's own
-    models; `result` waits for them and scores them against the tests that passed on the learner's models."""
+    """The guard's builds, started at the beginning of a check in dbt processes of their own (two: one import
+    of dbt each, one parse per variant), so they run while the checker builds, tests and probes the learner's
+    own models; `result` waits for them and scores them against the tests that passed on those models."""
+
+    PROCESSES = 2
 
     def __init__(self, lab: Lab, project: Path, schema: str, work: Path, timeout: float) -> None:
-        self.session = dbt.Session(lab.settings, schema=schemas_for(schema)[0], work=work / "guard",
-                                   parse_now=False)
         jobs = list(zip(VARIANTS, schemas_for(schema), strict=True))
-        self.pool = ThreadPoolExecutor(1)
-        self.future = self.pool.submit(lambda: [(v, *_one(lab, self.session, project, v, sch, work / f"guard-{v}",
-                                                          timeout)) for v, sch in jobs])
+        self.sessions = [dbt.Session(lab.settings, schema=schemas_for(schema)[i], work=work / f"guard-{i}",
+                                     parse_now=False) for i in range(self.PROCESSES)]
+        self.pool = ThreadPoolExecutor(self.PROCESSES)
+
+        def share(i: int) -> list[tuple[str, dict[str, str] | None, str | None]]:
+            return [(v, *_one(lab, self.sessions[i], project, v, sch, work / f"guard-{v}", timeout))
+                    for v, sch in jobs[i::self.PROCESSES]]
+
+        self.futures = [self.pool.submit(share, i) for i in range(self.PROCESSES)]
 
     def result(self, main: Build) -> Criterion:
         try:
-            runs = self.future.result()
+            done = {v: (statuses, problem) for f in self.futures for v, statuses, problem in f.result()}
         finally:
             self.close()
         if not main.models_ok or main.tests is None:
             return Criterion(None, Status.SKIP, "not run: your models did not build", max_score=len(VARIANTS))
         baseline = {r["unique_id"] for r in main.tests.results if r["status"] == "pass"}
         outcomes = []
-        for variant, statuses, problem in runs:
+        for variant in VARIANTS:
+            statuses, problem = done[variant]
             if statuses is None:
                 outcomes.append(Outcome(variant, problem=problem))
                 continue
@@ -138,11 +145,13 @@ class Guard:
         return _criterion(outcomes)
 
     def close(self) -> None:
-        self.session.close()
+        for session in self.sessions:
+            session.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def cancel(self) -> None:
-        self.session.cancel()
+        for session in self.sessions:
+            session.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 

@@ -253,6 +253,11 @@ svg .name { font-size: 12px; fill: #1d1d1f; } svg .value { font-size: 11px; fill
 """
 
 
+LEGEND = ('<p class="muted">Bars: <span class="pass">pass</span>, <span class="fail">fail</span>, '
+          '<span class="error">error</span>. For a learner who has not passed, the time on their lab clock when '
+          "the report was written.</p>")
+
+
 def as_html(rows: list[Row], problems: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
     body = []
@@ -272,7 +277,7 @@ def as_html(rows: list[Row], problems: list[str] | None = None) -> str:
             f"<title>The $516k Gap — roll-up</title><style>{CSS}</style></head><body>\n"
             f"<h1>The $516k Gap — roll-up</h1>\n"
             f"<p class=\"muted\">{html.escape(counts(rows))} · generated {generated}</p>\n"
-            f"<h2>Time to fix</h2>\n{chart(rows)}\n"
+            f"<h2>Time to fix</h2>\n{chart(rows)}\n{LEGEND}\n"
             f"<h2>Learners</h2>\n<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(body) +
             f"\n</tbody></table>\n{extra}</body></html>\n")
 

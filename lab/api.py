@@ -141,6 +141,14 @@ def record_event(lab: Lab, kind: str, **detail: Any) -> None:
     lab.session.record(kind, **detail)
 
 
+def incident_facts(lab: Lab) -> dict[str, Any]:
+    """Time to detect, time to fix (the first passing check), checks made and hints used, in seconds on the
+    lab clock — what `lab debrief` shows and the reports carry."""
+    from lab import timeline
+
+    return timeline.facts_of(lab, lab.session.read())
+
+
 def shipped_project(cfg: Settings) -> Path:
     """The shipped dbt_project/ as the lab first saw it (what `lab reset` restores)."""
     from lab import code

@@ -155,6 +155,66 @@ def _publish_templates(server: PostgresServer, names: list[str]) -> None:
             conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
 
 
+RAW_CAPTURED = "raw_captured"  # ops.lab_state key of a warehouse template: its raw.* came through CDC
+
+
+def raw_captured(server: PostgresServer, seed: int) -> bool:
+    """Does the seed's warehouse template hold raw.* as CDC first delivered it (see capture_raw)?"""
+    name = template_name("warehouse", seed)
+    with server.connect() as conn:
+        row = conn.execute("select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
+                           (name,)).fetchone()
+    return bool(row and row[0] == RAW_CAPTURED)
+
+
+def capture_raw(server: PostgresServer, seed: int) -> None:
+    """Copy raw.* of the working warehouse — just filled by Debezium's snapshot of a fresh clone, before
+    anything else wrote — into the seed's warehouse template. A later `lab reset` then restores the
+    warehouse as CDC delivered it and lets Debezium resume streaming, instead of re-sending 17k rows."""
+    name = template_name("warehouse", seed)
+    tables = [("raw", t) for t in CDC_TABLES]
+    with server.connect() as conn:
+        conn.execute(sql.SQL("alter database {} allow_connections true").format(sql.Identifier(name)))
+    try:
+        with server.connect("warehouse") as src, server.connect(name) as dst, dst.transaction():
+            for schema, table in tables:
+                ident = sql.Identifier(schema, table)
+                dst.execute(sql.SQL("truncate {}").format(ident))
+                # _synced_at as it landed: the template's trigger would stamp the copy's time instead.
+                dst.execute(sql.SQL("alter table {} disable trigger user").format(ident))
+                with src.cursor().copy(sql.SQL("copy {} to stdout (format binary)").format(ident)) as out, \
+                        dst.cursor().copy(sql.SQL("copy {} from stdin (format binary)").format(ident)) as into:
+                    for chunk in out:
+                        into.write(chunk)
+                dst.execute(sql.SQL("alter table {} enable trigger user").format(ident))
+    finally:
+        with server.connect() as conn:
+            conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
+    with server.connect() as conn:
+        conn.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(RAW_CAPTURED)))
+
+
+def refresh_landing_times(server: PostgresServer) -> None:
+    """After a restore, the rows landed when they were first captured: move every `_synced_at` by the
+    same amount so the newest row landed now (the source freshness a learner sees is the live one)."""
+    with server.connect("warehouse") as conn:
+        for table in CDC_TABLES:
+            ident = sql.Identifier("raw", table)
+            conn.execute(sql.SQL("alter table {} disable trigger user").format(ident))
+            conn.execute(sql.SQL("update {t} set _synced_at = _synced_at + (clock_timestamp() - "
+                                 "(select max(_synced_at) from {t}))").format(t=ident))
+            conn.execute(sql.SQL("alter table {} enable trigger user").format(ident))
+
+
+def create_slot(server: PostgresServer) -> int:
+    """The CDC replication slot of the (restored) shop database, made now: Debezium resumes streaming at its
+    position (its LSN, as the integer Debezium keeps in its offsets)."""
+    with server.connect("shop") as conn:
+        lsn = conn.execute("select lsn - '0/0'::pg_lsn from pg_create_logical_replication_slot(%s, 'pgoutput')",
+                           (SLOT,)).fetchone()[0]
+    return int(lsn)
+
+
 def drop_slot(server: PostgresServer) -> None:
     """Drop the CDC replication slot (ending the walsender that holds it, if any)."""
     with server.connect() as conn:

@@ -280,6 +280,13 @@ def rollup(args: tuple[str, ...]) -> None:
     _checks("rollup", *args)
 
 
+@cli.command(**_PASS_THROUGH)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def roster(args: tuple[str, ...]) -> None:
+    """The instructor's authoritative grading of a roster of learner repositories (`bin/lab roster --help`)."""
+    _checks("roster", *args)
+
+
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if stack/compose.yaml differs from the description.")
 def compose(check: bool) -> None:

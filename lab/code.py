@@ -16,22 +16,35 @@ def pristine_dir(settings: Settings) -> Path:
     return settings.lab_dir / "pristine" / "dbt_project"
 
 
+def _shipped_tree(settings: Settings) -> str | None:
+    """The git tree id of HEAD's dbt_project/ (None outside a checkout)."""
+    out = subprocess.run(["git", "-C", str(settings.root), "rev-parse", "HEAD:dbt_project"], capture_output=True,
+                         text=True)
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
 def ensure_pristine(settings: Settings) -> Path:
-    """Keep a copy of the shipped models: from git HEAD when this is a checkout, else the tree as first seen."""
+    """Keep a copy of the shipped models: from git HEAD when this is a checkout (renewed when HEAD's
+    dbt_project/ changes, e.g. after a `git pull`), else the tree as first seen."""
     target = pristine_dir(settings)
-    if target.exists():
+    tree = _shipped_tree(settings)
+    marker = target.with_name("dbt_project.tree")
+    if target.exists() and (tree is None or (marker.exists() and marker.read_text().strip() == tree)):
         return target
     tmp = target.with_name("dbt_project.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(settings.root), "archive", "HEAD", "dbt_project"],
-                             capture_output=True)
-    if archive.returncode == 0:
+                             capture_output=True) if tree else None
+    if archive is not None and archive.returncode == 0:
         subprocess.run(["tar", "-x", "-C", str(tmp), "--strip-components=1"], input=archive.stdout, check=True)
     else:
         shutil.rmtree(tmp)
         shutil.copytree(settings.root / "dbt_project", tmp, ignore=IGNORED)
+    shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
+    if tree:
+        marker.write_text(tree + "\n")
     return target
 
 

@@ -8,12 +8,11 @@ home `.lab-k`), and one component's port with LAB_PORT_<NAME>.
 from __future__ import annotations
 
 import os
+import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from lab.errors import ExitCode, LabError
 

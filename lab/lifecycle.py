@@ -153,6 +153,11 @@ def up(settings: Settings, seed: int | None = None, lab: Lab | None = None) -> L
 
         bootstrap.forget_queries(lab)
         lab.session.begin(seed, settings.lab_id)
+        if not bootstrap.raw_captured(lab.warehouse, seed):
+            # What Debezium's snapshot of the fresh clone delivered, kept for `lab reset` (lab/reset.py).
+            with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
+                sync.wait_in_sync(lab)
+            bootstrap.capture_raw(lab.warehouse, seed)
     start_services(lab)
     ui.ok(f"lab up in {time.monotonic() - started:.1f} s")
     return lab

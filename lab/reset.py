@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from lab import bootstrap, code, lifecycle, runtime, ui
+from lab import bootstrap, code, lifecycle, runtime, sync, ui
 from lab.config import Settings
 from lab.stack import Lab
 from seed.story import DEFAULT_SEED
@@ -45,11 +45,6 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False, 
     runtime.remember(settings, lab.runtime.name)
     lab.connect.register()
 
-    with ui.step("orders service and scheduler stopped"):
-        lab.runtime.stop([lab.orders.comp, lab.scheduler.comp])
-    lab.orders.resume()
-    lab.scheduler.resume()
-
     if not keep_code:
         saved = code.restore(settings)
         if saved:
@@ -60,28 +55,46 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False, 
         ui.ok("dbt_project/ left as it is (--keep-code)")
 
     build = lifecycle.prepare_build(lab)  # the shipped models, parsed while the data comes back
-    with ui.step("connectors stopped, offsets deleted, replication slot dropped, topics deleted"):
-        lab.connect.stop_and_reset_offsets()
-        bootstrap.drop_slot(lab.oltp)
-        lab.kafka.delete_topics(lifecycle.CDC_TOPICS)
+    data = bootstrap.Dataset(seed)
+    try:
+        with ui.step("orders service and scheduler stopped; connectors stopped, offsets deleted, replication slot "
+                     "dropped, topics deleted"), ThreadPoolExecutor(2) as pool:
+            services = pool.submit(lab.runtime.stop, [lab.orders.comp, lab.scheduler.comp])
+            lab.connect.stop_and_reset_offsets()
+            bootstrap.drop_slot(lab.oltp)
+            lab.kafka.delete_topics(lifecycle.CDC_TOPICS)
+            services.result()
+        lab.orders.resume()
+        lab.scheduler.resume()
 
-    with ui.step(f"databases restored from the seed {seed} templates"):
-        data = bootstrap.Dataset(seed)
-        with ThreadPoolExecutor(2) as pool:
+        with ui.step(f"databases restored from the seed {seed} templates"), ThreadPoolExecutor(2) as pool:
             a = pool.submit(lambda: (bootstrap.ensure_oltp_templates(lab.oltp, data),
                                      bootstrap.clone_oltp(lab.oltp, seed)))
             b = pool.submit(lambda: (bootstrap.ensure_warehouse_template(lab.warehouse, data),
                                      bootstrap.clone_warehouse(lab.warehouse, seed)))
             a.result(), b.result()
 
-    try:
-        with ui.step("connectors resumed: Debezium re-snapshots into the warehouse"):
+        # The warehouse's template holds raw.* as CDC delivered it from this seed's data: Debezium then
+        # resumes streaming at a slot made for the restored database. Otherwise it re-snapshots (and the
+        # template keeps what the snapshot delivered, for the next reset).
+        resume_streaming = bootstrap.raw_captured(lab.warehouse, seed)
+        what = "connectors resumed: Debezium streams from a new slot" if resume_streaming else \
+            "connectors resumed: Debezium re-snapshots into the warehouse"
+        with ui.step(what):
             _recreate_topics(lab)
+            if resume_streaming:
+                bootstrap.refresh_landing_times(lab.warehouse)
+                lsn = bootstrap.create_slot(lab.oltp)
+                lab.connect.set_source_offset(lsn, 0, int(time.time() * 1_000_000))
             lab.connect.resume_all()
         bootstrap.stamp(lab)
         bootstrap.forget_queries(lab)
         lab.session.begin(seed, settings.lab_id)
         lab.session.record("reset", seed=seed)
+        if not resume_streaming:
+            with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
+                sync.wait_in_sync(lab)
+            bootstrap.capture_raw(lab.warehouse, seed)
     except BaseException:
         build.cancel()
         raise

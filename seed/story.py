@@ -5,10 +5,10 @@ All timestamps are UTC. Everything else in the seed data is derived from these a
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-UTC = timezone.utc
+UTC = UTC
 
 DEFAULT_SEED = 516
 

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 ACTIONLINT_VERSION=v1.7.12
 ZIZMOR_VERSION=1.32.0
-TOOLS="${LAB_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/incident-lab/tools}"
+TOOLS="${LAB_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/incident-lab-tools}"
 ACTIONLINT="$TOOLS/actionlint-$ACTIONLINT_VERSION/actionlint"
 ZIZMOR="$TOOLS/zizmor-$ZIZMOR_VERSION/bin/zizmor"
 

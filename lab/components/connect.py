@@ -164,6 +164,22 @@ class ConnectWorker:
                     raise LabError(f"could not reset the offsets of connector {name}: {resp.text[:200]}",
                                    "`lab logs connect`; `lab down && lab up` then `lab reset`", ExitCode.LAB_UNHEALTHY)
 
+    def source_partition(self) -> tuple[str, dict[str, str]]:
+        """The Debezium source connector's name and its offset partition ({"server": <topic.prefix>})."""
+        spec = next(c for c in self.connector_specs() if "PostgresConnector" in c["config"]["connector.class"])
+        return spec["name"], {"server": spec["config"]["topic.prefix"]}
+
+    def set_source_offset(self, lsn: int, tx_id: int, ts_usec: int) -> None:
+        """Debezium resumes streaming at this LSN, with no snapshot (the connector must be STOPPED): how a
+        reset hands it the replication slot it made for the restored database (PATCH …/offsets, KIP-875)."""
+        name, partition = self.source_partition()
+        body = {"offsets": [{"partition": partition, "offset": {"lsn": lsn, "txId": tx_id, "ts_usec": ts_usec}}]}
+        with self.http() as client:
+            resp = client.patch(f"/connectors/{name}/offsets", json=body)
+        if resp.status_code >= 400:
+            raise LabError(f"could not set the offsets of connector {name}: {resp.text[:200]}",
+                           "`bin/lab reset` again; `bin/lab logs connect` says why", ExitCode.LAB_UNHEALTHY)
+
     def resume_all(self) -> None:
         self.register()  # also recreates a connector deleted by hand
         with self.http() as client:

@@ -55,6 +55,8 @@ async def serve(server, sock: socket.socket, backend) -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):  # one line per Connect REST call, every 1.5 s: not a log, a flood
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     import uvicorn
 
     from lab import workspace_link

@@ -151,11 +151,16 @@ class Actions:
         threading.Thread(target=self._run_reset, args=(seed, keep_code), name="reset", daemon=True).start()
         return {"started": True}
 
+    def forget_verdict(self) -> None:
+        """A new incident (a reset): the last verdict and postmortem belong to the old one."""
+        if not self.check_state.get("running"):
+            self.check_state = {"id": self._check_id, "running": False}
+            self.publish("check", self.check_state)
+
     def _run_reset(self, seed: int | None, keep_code: bool) -> None:
         try:
             self.backend.reset(seed, keep_code)
-            self.check_state = {"id": self._check_id, "running": False}  # a new incident: no verdict yet
-            self.publish("check", self.check_state)
+            self.forget_verdict()
         except LabError as exc:
             log.warning("reset failed: %s", exc.line())
             self.reset_state["error"] = exc.line()

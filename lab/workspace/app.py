@@ -49,13 +49,18 @@ class Workspace:
         self.hub = Hub()
         self.actions = actions_mod.Actions(backend, self.publish)
         self.poller = Poller(backend, self.hub, self.actions)
+        self.poller.on_new_incident = self.new_incident
         self.hints_shown: list[dict[str, Any]] = []
+
+    def new_incident(self) -> None:
+        """The lab was reset (here or from a terminal): no hints shown yet, no verdict."""
+        self.hints_shown.clear()
+        self.hub.publish("hint", {"shown": self.hints_shown})
+        self.actions.forget_verdict()
+        self.poller.forget_history()
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         self.hub.publish(kind, data)
-        if kind == "reset" and not data.get("running") and not data.get("error"):
-            self.hints_shown.clear()
-            self.hub.publish("hint", {"shown": self.hints_shown})
         self.wake()
 
     def wake(self) -> None:
@@ -164,6 +169,11 @@ def create_app(backend, token: str, port: int, poll: bool = True) -> Guard:
         return JSONResponse({"error": getattr(exc, "detail", "error")}, status_code=status,
                             headers=getattr(exc, "headers", None))
 
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        # Starlette answers with this, then re-raises: the guard logs the traceback (security.py).
+        return _error(500, f"the workspace failed to answer ({type(exc).__name__}); the details are in its log "
+                           "(bin/lab logs workspace)")
+
     async def lab_error(request: Request, exc: Exception) -> Response:
         line = exc.line() if isinstance(exc, LabError) else str(exc)
         log.warning("%s %s: %s", request.method, request.url.path, line)
@@ -197,7 +207,8 @@ def create_app(backend, token: str, port: int, poll: bool = True) -> Guard:
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(debug=False, routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error, LabError: lab_error})
+                    exception_handlers={HTTPException: http_error, LabError: lab_error,
+                                        Exception: internal_error})
     guarded = Guard(app, token=token, port=port)
     guarded.workspace = ws  # type: ignore[attr-defined]  # for the tests and __main__
     return guarded

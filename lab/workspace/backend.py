@@ -3,12 +3,18 @@ component objects whose logs the map shows. The unit tests hand the app a fake w
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from lab import api
 from lab.config import Settings
+from lab.errors import LabError
+
+log = logging.getLogger("workspace")
 
 LOG_TAIL_BYTES = 64 * 1024  # the last lines of a log, read from its end: a Connect log can be large
 
@@ -61,7 +67,20 @@ class LabBackend:
         return api.check(self.settings, on_event=on_event)
 
     def reset(self, seed: int | None, keep_code: bool) -> None:
-        api.reset(self.settings, seed=seed, keep_code=keep_code)
+        """`lab reset` (api.reset) in a process of its own, as `lab check` runs the checker: a new variant is
+        generated in memory (~25 MiB that Python keeps), and the workspace must stay small and keep serving."""
+        argv = [sys.executable, "-m", "lab", "reset", *(["--seed", str(seed)] if seed is not None else []),
+                *(["--keep-code"] if keep_code else [])]
+        log.info("$ %s", " ".join(["bin/lab", *argv[3:]]))
+        proc = subprocess.run(argv, env={**os.environ, **self.settings.env()}, cwd=self.settings.root,
+                              capture_output=True, text=True)
+        for line in (proc.stdout + proc.stderr).splitlines():
+            if line.strip():
+                log.info("reset: %s", line)
+        if proc.returncode != 0:
+            errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("Error:")]
+            problem = errors[-1][len("Error:"):].strip() if errors else f"`lab reset` exited {proc.returncode}"
+            raise LabError(problem, "" if " — " in problem else "see the workspace log (bin/lab logs workspace)")
 
     def describe(self, name: str) -> str:
         comp = self.settings.stack.components.get(name)

@@ -13,6 +13,7 @@ worker thread: the incident API is blocking (psycopg, Kafka, Connect's REST API)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -68,10 +69,8 @@ class Hub:
     def _deliver(self, message: str | None) -> None:
         for queue in list(self.subscribers):
             if queue.full():  # a page that stopped reading: drop its oldest update, never block the others
-                try:
+                with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    pass
             queue.put_nowait(message)
 
     def close(self) -> None:
@@ -92,7 +91,7 @@ class Hub:
             while not self.closed:
                 try:
                     message = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:  # asyncio's is the builtin one since Python 3.11 (the lab needs 3.11)
                     yield ": keepalive\n\n"
                     continue
                 if message is None:
@@ -116,6 +115,12 @@ class Poller:
         self._chart_text = ""
         self._last_chart_at = 0.0
         self._hints_total: int | None = None
+        self._incident_started: Any = None
+        self.on_new_incident = lambda: None  # a `lab reset` from the terminal: forget the old verdict and hints
+
+    def forget_history(self) -> None:
+        """A new incident: the old throughput and row growth would mix a re-snapshot into the rates."""
+        self.history = view.History.new()
 
     async def run(self) -> None:
         while not self.hub.closed:
@@ -127,10 +132,8 @@ class Poller:
                 log.exception("reading the lab failed")
             every = ACTIVE_EVERY_S if self.hub.subscribers else IDLE_EVERY_S
             self.wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), max(0.2, every - (time.monotonic() - started)))
-            except asyncio.TimeoutError:
-                pass
 
     def read(self) -> dict[str, Any]:
         """One reading of the lab (blocking). Whatever cannot be read now is shown as unknown, with why."""
@@ -171,7 +174,11 @@ class Poller:
             if self._hints_total is None:
                 self._hints_total = self.backend.hints_total()
             session = self.backend.session()
-            snap["clock"] = view.clock(self.backend.clock(), session.hints_used, self._hints_total)
+            clock = self.backend.clock()
+            if self._incident_started is not None and clock.started_at != self._incident_started:
+                self.on_new_incident()
+            self._incident_started = clock.started_at
+            snap["clock"] = view.clock(clock, session.hints_used, self._hints_total)
             snap["solved"] = session.solved
         except Exception as exc:  # noqa: BLE001
             problems.append(f"the session is unavailable ({type(exc).__name__})")
@@ -189,7 +196,7 @@ class Poller:
         except Exception as exc:  # noqa: BLE001
             log.warning("revenue by day failed: %s", exc)
             return
-        data = {"rows": rows, "drift_days": view.drift_days(rows)}
+        data = {"rows": rows, "drift_days": view.drift_days(rows), "drift_summary": view.drift_summary(rows)}
         text = _dumps(data)
         if text != self._chart_text:
             self._chart_text = text

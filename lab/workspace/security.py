@@ -112,10 +112,15 @@ class Guard:
         self.cookie = cookie_name(port)
 
     async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":  # none here (uvicorn runs with ws="none"): closed before accepting = 403
+            await receive()
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self.app(scope, receive, send)
-            return  # no websockets here (uvicorn runs with ws="none")
+            return
         started = False
 
         async def tracking_send(message) -> None:
@@ -140,8 +145,8 @@ class Guard:
         if _count(scope, b"host") != 1 or headers.get("host", "").lower() not in self.hosts:
             log.warning("refused %s %s: Host %r is not this workspace's", scope.get("method"), path,
                         headers.get("host", "")[:80])
-            await send_json(send, 403, {"error": "this workspace answers only to 127.0.0.1:%d or localhost:%d"
-                                                 % (self.port, self.port)})
+            await send_json(send, 403, {"error": f"this workspace answers only to 127.0.0.1:{self.port} or "
+                                                 f"localhost:{self.port}"})
             return
         given, how = self._given_token(scope, headers)
         if not same_token(given, self.token):

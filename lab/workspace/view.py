@@ -33,7 +33,8 @@ class Series:
     def rates(self, last: int = 40) -> list[float]:
         """Per second, between consecutive readings (the sparkline)."""
         pts = list(self.points)[-(last + 1):]
-        return [round((b[1] - a[1]) / (b[0] - a[0]), 3) if b[0] > a[0] else 0.0 for a, b in zip(pts, pts[1:])]
+        pairs = zip(pts, pts[1:], strict=False)
+        return [round((b[1] - a[1]) / (b[0] - a[0]), 3) if b[0] > a[0] else 0.0 for a, b in pairs]
 
     def rate(self, window_s: float = 30.0) -> float | None:
         """Per second over the last window_s seconds."""
@@ -100,6 +101,24 @@ def chart(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def drift_days(rows: list[dict[str, Any]]) -> list[str]:
     return [r["date"] for r in rows if Decimal(r["drift"]) != 0]
+
+
+def drift_summary(rows: list[dict[str, Any]]) -> str:
+    """'6 days of drift: +$516k, about +$86k a day' over the whole days before the story's today, and what
+    today added so far (empty when the two lines agree)."""
+    if not rows:
+        return ""
+    whole = [Decimal(r["drift"]) for r in rows[:-1] if Decimal(r["drift"]) != 0]
+    today = Decimal(rows[-1]["drift"])
+    parts = []
+    if whole:
+        total = sum(whole, Decimal("0.00"))
+        days = f"{len(whole)} day{'s' if len(whole) != 1 else ''}"
+        parts.append(f"{days} of drift: {money.short(total, signed=True)}, about "
+                     f"{money.short(total / len(whole), signed=True)} a day")
+    if today:
+        parts.append(f"today so far {money.short(today, signed=True)}")
+    return " · ".join(parts)
 
 
 # --- the six symptoms ------------------------------------------------------------------------------------
@@ -257,9 +276,9 @@ def component_map(components: list[Any], connectors: dict[str, str], end_offsets
             head, tasks = connector_state(text)
             up = up and connector_ok(text)
             state = head.lower() if head else state
-            lines.append(f"{name}: {head}")
+            lines.append(f"{name} {head.lower()}")
             if tasks:
-                lines.append(tasks)
+                lines.append(tasks.lower())
             if box_id == "debezium":
                 lag_ms = incident.get("cdc_lag_ms")
                 lines.append(f"lag {lag_ms:,} ms" if lag_ms is not None else "lag n/a")
@@ -270,18 +289,20 @@ def component_map(components: list[Any], connectors: dict[str, str], end_offsets
         elif box_id == "kafka":
             for topic in TOPICS:
                 if topic in end_offsets:
-                    lines.append(f"{topic.rsplit('.', 1)[-1]}: offset {end_offsets[topic]:,}")
+                    lines.append(f"{topic.rsplit('.', 1)[-1]} @ {end_offsets[topic]:,}")
             lines.append(_fmt_rate(history.total_rate()))
             spark, spark_label = history.total_rates(), "throughput (msg/s)"
         elif box_id == "warehouse":
             raw = incident.get("raw_orders_rows")
-            lines.append(f"raw.orders {raw:,} rows" if raw is not None else "raw.orders n/a")
+            lines.append(f"raw.orders {raw:,}" if raw is not None else "raw.orders n/a")
         elif box_id == "oltp":
             lines.append(state)
         elif box_id == "dbt":
             streak = incident.get("dbt_success_streak")
             latest = (incident.get("dbt_latest") or {}).get("status")
-            lines.append(f"{streak} green runs · latest {latest}" if streak is not None else "run history n/a")
+            lines.append(f"{streak} green runs" if streak is not None else "run history n/a")
+            if latest:
+                lines.append(f"latest: {latest}")
         elif box_id == "tile":
             tile = money.to_decimal(incident.get("tile"))
             up = up and tile is not None

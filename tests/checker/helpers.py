@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from tests.conftest import ROOT, run_lab
 

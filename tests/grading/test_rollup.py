@@ -85,7 +85,7 @@ def test_markdown_csv_and_a_self_contained_html_page(folder: Path, tmp_path: Pat
     assert page.startswith("<!doctype html>") and "<style>" in page and "<svg" in page
     tags = _tags(page)
     assert {t for t, _ in tags} <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "svg", "line",
-                                    "text", "rect", "table", "thead", "tbody", "tr", "th", "td", "ul", "li"}
+                                    "text", "rect", "table", "thead", "tbody", "tr", "th", "td", "ul", "li", "span"}
     assert not [a for _, attrs in tags for a, _ in attrs if a in ("src", "href") or a.startswith("on")]
     assert "@import" not in page and "url(" not in page  # nothing fetched, nothing run
     bars = re.findall(r'<rect x="180" y="\d+" width="([\d.]+)"', page)

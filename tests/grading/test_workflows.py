@@ -56,6 +56,7 @@ def test_the_learner_workflow_is_fast_feedback_that_reports_points_to_classroom(
     steps = dict((s.get("id") or s.get("name"), s) for _, s in _steps(doc))
     assert "lab grade HEAD --base" in steps["grade"]["run"]  # a thin wrapper over `lab grade`
     assert "python -m checks.classroom" in steps["points"]["run"] and steps["points"]["if"] == "always()"
+    assert steps["points"]["working-directory"] == "${{ env.TRUSTED }}"  # not the pushed tree's checks/
     assert doc["jobs"]["grade"]["outputs"]["result"] == "${{ steps.points.outputs.result }}"
     reporter = doc["jobs"]["run-autograding-tests"]
     assert reporter["name"] == "run-autograding-tests"  # the check run the reporter looks for

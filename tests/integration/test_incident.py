@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import bootstrap, clock, dbt, incident, sync
+from lab import clock, dbt, incident, session, sync
 from seed import events
 from tests.conftest import ROOT, run_lab
 
@@ -176,7 +176,7 @@ def test_other_seeds_keep_the_story_with_other_figures(running_lab, seed):
     lab.orders.pause()
     try:
         with lab.warehouse.connect("warehouse") as wh:
-            assert bootstrap.get_state(wh, "seed") == seed
+            assert session.read(wh).seed == seed
         tile, erp = incident.tile(lab), erp_at_start(lab)
         by_day = v2_refunds_by_day(lab)
         assert tile != Decimal("4206000.00") and erp != Decimal("3690000.00")
@@ -191,7 +191,7 @@ def test_reset_after_edits_and_probe_activity_restores_the_start_and_saves_the_e
 
     lab = running_lab
     with lab.warehouse.connect("warehouse") as wh:
-        variant = bootstrap.get_state(wh, "seed")  # a plain reset keeps the current variant
+        variant = session.read(wh).seed  # a plain reset keeps the current variant
     figures = generate(variant).figures
     model = ROOT / "dbt_project" / "models" / "staging" / "stg_orders.sql"
     original = model.read_text()
@@ -208,8 +208,8 @@ def test_reset_after_edits_and_probe_activity_restores_the_start_and_saves_the_e
         saved = sorted((lab_settings.lab_dir / "saved").glob("dbt_project-*"))
         assert saved and (saved[-1] / "models" / "staging" / "stg_orders.sql").read_text().endswith(marker)
         with lab.warehouse.connect("warehouse") as wh:
-            assert bootstrap.get_state(wh, "seed") == variant
-            assert bootstrap.get_state(wh, "hints") == {"used": 0}
+            assert session.read(wh).seed == variant
+            assert session.read(wh).hints_used == 0
         assert incident.tile(lab) == figures.tile_q2
         assert incident.erp(lab) == figures.erp_q2_net
         sync.wait_in_sync(lab, timeout=30)

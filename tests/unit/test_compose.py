@@ -88,7 +88,8 @@ def test_connect_waits_for_healthy_dependencies_and_everything_has_a_healthcheck
 def test_the_containers_render_the_same_templates_as_the_native_runtime(s, doc):
     """The images render stack/kafka/server.properties and stack/connect/worker.properties from TPL_* values:
     every placeholder of each template has its value in the service's environment."""
-    for service, template in (("kafka", "stack/kafka/server.properties"), ("connect", "stack/connect/worker.properties")):
+    templates = (("kafka", "stack/kafka/server.properties"), ("connect", "stack/connect/worker.properties"))
+    for service, template in templates:
         text = (s.root / template).read_text()
         names = set(re.findall(r"\{\{\s*([\w.]+)\s*\}\}", text))
         env = doc["services"][service]["environment"]
@@ -110,8 +111,9 @@ def test_nothing_compose_would_interpolate_by_surprise(s):
 def test_the_loader_of_docker_compose_v2_accepts_the_file(s):
     """compose-go, the loader `docker compose` uses, with the lab's environment (ports of instance 3)."""
     env = {**os.environ, **settings(environ={"LAB_INSTANCE": "3"}).env()}
-    proc = subprocess.run([str(s.root / "tools" / "compose-check" / "run"), "-f", str(s.root / "stack" / "compose.yaml"),
-                           "-p", "incident-lab-test", "--print"], capture_output=True, text=True, env=env, timeout=600)
+    check = s.root / "tools" / "compose-check" / "run"
+    proc = subprocess.run([str(check), "-f", str(s.root / "stack" / "compose.yaml"), "-p", "incident-lab-test",
+                           "--print"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     loaded = yaml.safe_load(proc.stdout)
     assert loaded["services"]["oltp"]["ports"][0]["published"] == "54350"

@@ -52,9 +52,13 @@ def fake_lab(tmp_path, monkeypatch):
     monkeypatch.setattr(bootstrap, "oltp_ready", lambda lab: not fresh["oltp"])
     monkeypatch.setattr(bootstrap, "warehouse_ready", lambda lab: not fresh["warehouse"])
     for name in ("ensure_oltp_templates", "ensure_warehouse_template", "clone_oltp", "clone_warehouse", "stamp",
-                 "drop_slot"):
+                 "drop_slot", "forget_queries", "capture_raw", "refresh_landing_times"):
         monkeypatch.setattr(bootstrap, name, journal.note(name))
-    for name in ("register", "resume_stopped", "wait_connectors", "stop_and_reset_offsets", "resume_all"):
+    captured = {"raw": True}
+    monkeypatch.setattr(bootstrap, "raw_captured", lambda server, seed: captured["raw"])
+    monkeypatch.setattr(bootstrap, "create_slot", lambda server: journal.append("create_slot") or 42)
+    for name in ("register", "resume_stopped", "wait_connectors", "stop_and_reset_offsets", "resume_all",
+                 "set_source_offset"):
         monkeypatch.setattr(lab.connect, name, journal.note(f"connect.{name}"))
     monkeypatch.setattr(lab.kafka, "create_topics", journal.note("kafka.create_topics"))
     monkeypatch.setattr(lab.kafka, "delete_topics", journal.note("kafka.delete_topics"))
@@ -65,6 +69,8 @@ def fake_lab(tmp_path, monkeypatch):
     monkeypatch.setattr(code, "restore", lambda s: journal.append("code.restore"))
     monkeypatch.setattr(lab.session.__class__, "begin", lambda self, seed, lab_id: journal.append(f"begin {seed}"))
     monkeypatch.setattr(lab.session.__class__, "try_read", lambda self: None)
+    monkeypatch.setattr(lab.session.__class__, "record", lambda self, kind, **detail: journal.append(f"event {kind}"))
+    lab.captured = captured  # the tests flip it: is raw.* in the seed's warehouse template?
     return lab, rt, journal, fresh
 
 
@@ -101,7 +107,12 @@ def test_up_restarts_only_what_is_down(fake_lab) -> None:
     assert [n for c, n in rt.calls if c == "start"] == ["connect"]
 
 
-def test_reset_order_services_connectors_data_session_services(fake_lab) -> None:
+STEPS = ("code.restore", "connect.stop_and_reset_offsets", "drop_slot", "kafka.delete_topics", "clone_oltp",
+         "clone_warehouse", "refresh_landing_times", "create_slot", "connect.set_source_offset", "connect.resume_all",
+         "begin 7", "wait_in_sync", "capture_raw", "dbt build")
+
+
+def test_reset_restores_the_data_then_debezium_streams_from_a_new_slot(fake_lab) -> None:
     lab, rt, journal, fresh = fake_lab
     fresh.update(oltp=False, warehouse=False)
     rt.start([c.comp for c in lab.all])
@@ -109,13 +120,23 @@ def test_reset_order_services_connectors_data_session_services(fake_lab) -> None
     reset_mod.reset(lab.settings, seed=7, lab=lab)
     stops = [n for c, n in rt.calls if c == "stop"]
     assert stops == ["orders-service", "scheduler"]  # the workspace (if any) and the servers keep running
-    seq = [j for j in journal if j in ("code.restore", "connect.stop_and_reset_offsets", "drop_slot",
-                                       "kafka.delete_topics", "clone_oltp", "clone_warehouse", "connect.resume_all",
-                                       "begin 7", "dbt build")]
-    assert seq == ["code.restore", "connect.stop_and_reset_offsets", "drop_slot", "kafka.delete_topics",
-                   *sorted(["clone_oltp", "clone_warehouse"], key=seq.index), "connect.resume_all", "begin 7",
-                   "dbt build"]
+    seq = [j for j in journal if j in STEPS]
+    clones = sorted(["clone_oltp", "clone_warehouse"], key=seq.index)
+    assert seq == ["code.restore", "connect.stop_and_reset_offsets", "drop_slot", "kafka.delete_topics", *clones,
+                   "refresh_landing_times", "create_slot", "connect.set_source_offset", "connect.resume_all", "begin 7",
+                   "wait_in_sync", "dbt build"]  # (the wait is the services' start: already in sync, it is instant)
     assert [n for c, n in rt.calls if c == "start"] == ["orders-service", "scheduler"]
+
+
+def test_reset_of_a_seed_without_captured_raw_resnapshots_and_keeps_what_came(fake_lab) -> None:
+    lab, rt, journal, fresh = fake_lab
+    fresh.update(oltp=False, warehouse=False)
+    lab.captured["raw"] = False
+    rt.start([c.comp for c in lab.all])
+    reset_mod.reset(lab.settings, seed=7, lab=lab)
+    seq = [j for j in journal if j in STEPS]
+    assert "create_slot" not in seq and "connect.set_source_offset" not in seq
+    assert seq.index("connect.resume_all") < seq.index("wait_in_sync") < seq.index("capture_raw") < seq.index("dbt build")
 
 
 def test_reset_with_a_component_down_recovers_it_first(fake_lab) -> None:

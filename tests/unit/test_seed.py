@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
@@ -27,7 +27,7 @@ from seed.story import (
 
 pytestmark = pytest.mark.unit
 
-UTC = timezone.utc
+UTC = UTC
 OTHER_SEEDS = (1, 2)
 V2_DAYS = [date(2026, 6, 20) + timedelta(days=i) for i in range(6)]
 # Pinned figures of two variant seeds: a change here means every learner's variant changed.
