@@ -245,11 +245,14 @@ def main(which: str, reps: int, changes: int, rate: float, only: str, fleet_n: i
     opts = {"reps": reps, "changes": changes, "rate": rate, "cold_caches": cold_caches, "keep_maven": keep_maven,
             "keep_up": keep_up}
     _say(f"snapshot of the working tree → {SNAPSHOTS / 'tree'}")
-    take_snapshot()
+    doc_note = take_snapshot()
     doc: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds"),
                            "machine": report.machine(), "tree": tree_id(),
                            "options": {**opts, "runtimes": runtimes, "phases": phases, "fleet": fleet_n},
                            "runtimes": {}, "fleet": None, "errors": []}
+    if doc_note:
+        doc["notes"] = [doc_note]
+        _say(doc_note)
     t_start = time.monotonic()
     for runtime in runtimes if set(phases) - {"fleet"} else []:
         doc["runtimes"][runtime] = measure_runtime(runtime, phases, opts)

@@ -138,12 +138,31 @@ class BenchLab:
         return res
 
 
-def take_snapshot() -> None:
+def take_snapshot() -> str:
     """The working tree's files as git sees them (tracked, and untracked but not ignored), once for the whole
-    run: both runtimes and the fleet measure the same code however the checkout changes meanwhile."""
+    run: both runtimes and the fleet measure the same code however the checkout changes meanwhile.
+
+    dbt_project/ is the committed one (git HEAD), which is what `lab reset` restores in the checkout: the
+    working tree's may hold a learner's edits or a fix a test has just written there, and the bench measures
+    the shipped incident. Returns a note when the working tree's dbt_project/ differed."""
     from lab.fleet import copy_tree
 
-    copy_tree(REPO, SNAPSHOTS / "tree", "bench snapshot of the working tree")
+    tree = SNAPSHOTS / "tree"
+    copy_tree(REPO, tree, "bench snapshot of the working tree")
+    changed = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "dbt_project"],
+                             capture_output=True, text=True)
+    if changed.returncode != 0 or not changed.stdout.strip():
+        return ""
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD", "dbt_project"], capture_output=True)
+    if archive.returncode != 0:
+        return "dbt_project/ differs from HEAD, and HEAD's could not be read: measured the working tree's"
+    shutil.rmtree(tree / "dbt_project")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    git = ["git", "-C", str(tree), *GIT_ID]
+    subprocess.run([*git, "add", "-A"], check=True, capture_output=True)
+    subprocess.run([*git, "commit", "-q", "--amend", "--no-edit"], check=True, capture_output=True)
+    files = len(changed.stdout.strip().splitlines())
+    return f"dbt_project/ of the working tree differed from HEAD ({files} path(s)): measured HEAD's, the shipped one"
 
 
 def tree_id() -> str:

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from checks import checker, render, reports, state, targets, trusted
+from checks import checker, redact, render, reports, state, targets, trusted
 from checks.outcome import CheckError, Report, Status
 from lab import api, ui
 from lab.config import Settings
@@ -131,6 +131,8 @@ def grade_one(settings: Settings, spec: str, *, repo: Path, base_sha: str, base_
     rep.lab.update(facts)
     rep.lab.update(extra)
     rep.lab["duration_s"] = round(time.monotonic() - started, 1)
+    # Nothing of the grading machine in a report (an error's text included), whichever way it was made.
+    redact.report(rep, {"$LAB_HOME": settings.lab_dir, ".": settings.root, "~": Path.home()})
     render.report(rep)
     files = reports.write(rep, out)
     ui.info(f"reports: {', '.join(str(f) for f in files)}")

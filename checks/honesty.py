@@ -22,6 +22,7 @@ from typing import Any
 from checks import dbt_errors, money
 from checks.build import Build
 from checks.outcome import Criterion, judged
+from lab import api
 from lab.api import Lab
 
 ROLES = "the role that builds models (no grant on erp, read-only on raw)"
@@ -292,8 +293,7 @@ def figures(lab: Lab, erp_q2: Decimal) -> dict[str, Decimal]:
                 "select (refunded_at at time zone 'UTC')::date, sum(amount) from raw.orders "
                 f"where refunded_at is not null and {q2} group by 1").fetchall():
             live[f"the v2 refunds of {day}"] = total
-        seeded = conn.execute("select value from ops.lab_state where key = 'seed_figures'").fetchone()
-    figs: dict[str, Any] = (seeded[0] or {}).get("figures", {}) if seeded else {}
+    figs: dict[str, Any] = api.session(lab).seed_figures.get("figures", {})
     seeded_names = {"tile_q2": "the seeded tile", "erp_q2_net": "the seeded ERP figure",
                     "v2_refunds_total": "the seeded v2 refunds total (the Δ)", "q2_gross": "the seeded Q2 gross",
                     "q2_cancelled": "the seeded Q2 cancellations",

@@ -155,7 +155,7 @@ def _publish_templates(server: PostgresServer, names: list[str]) -> None:
             conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
 
 
-RAW_CAPTURED = "raw_captured"  # ops.lab_state key of a warehouse template: its raw.* came through CDC
+RAW_CAPTURED = "raw_captured"  # a warehouse template's comment when its raw.* came through CDC
 
 
 def raw_captured(server: PostgresServer, seed: int) -> bool:

@@ -316,7 +316,8 @@ def run_one(inst: Instance, args: list[str], runtime: str | None, echo: bool = T
         timer.cancel()
     out.seconds = round(time.monotonic() - start, 2)
     meaningful = [ln.strip() for ln in lines if ln.strip()]
-    out.last_line = meaningful[-1] if meaningful else ""
+    errors = [ln for ln in meaningful if ln.startswith("Error:")]  # the lab's one-line error, when it failed
+    out.last_line = errors[-1] if errors and out.returncode else (meaningful[-1] if meaningful else "")
     if out.returncode and out.returncode < 0:
         out.last_line = f"killed by signal {-out.returncode}" + (" (timed out)" if out.seconds >= timeout else "")
     out.extra["output"] = lines

@@ -13,6 +13,7 @@ import errno
 import logging
 import socket
 import sys
+import time
 
 from lab.config import LOOPBACK
 from lab.config import settings as load_settings
@@ -37,13 +38,20 @@ def bind(port: int) -> socket.socket:
     return sock
 
 
-async def serve(server, sock: socket.socket, backend) -> None:
+async def serve(server, sock: socket.socket, backend, on_exit) -> None:
+    """Serve on sock; beat the heartbeat every 2 s once serving; on a stop signal end the event streams at
+    once (`on_exit`), so the server need not wait for open pages."""
+
     async def heartbeat() -> None:
         while not server.started and not server.should_exit:
             await asyncio.sleep(0.1)
+        last = 0.0
         while not server.should_exit:
-            await asyncio.to_thread(backend.beat)
-            await asyncio.sleep(BEAT_EVERY_S)
+            if time.monotonic() - last >= BEAT_EVERY_S:
+                await asyncio.to_thread(backend.beat)
+                last = time.monotonic()
+            await asyncio.sleep(0.1)
+        on_exit()
 
     beat = asyncio.create_task(heartbeat())
     try:
@@ -74,7 +82,7 @@ def main() -> None:
     server = uvicorn.Server(config)
     log.info("serving the workspace on http://%s:%d/ (the token is in %s; `bin/lab open` opens it)", LOOPBACK,
              port, workspace_link.token_path(cfg))
-    asyncio.run(serve(server, sock, backend))
+    asyncio.run(serve(server, sock, backend, on_exit=app.workspace.hub.close))
     log.info("stopped")
 
 

@@ -50,6 +50,7 @@ class Workspace:
         self.actions = actions_mod.Actions(backend, self.publish)
         self.poller = Poller(backend, self.hub, self.actions)
         self.poller.on_new_incident = self.new_incident
+        self.hub.on_subscribe = self.wake
         self.hints_shown: list[dict[str, Any]] = []
 
     def new_incident(self) -> None:
@@ -210,5 +211,5 @@ def create_app(backend, token: str, port: int, poll: bool = True) -> Guard:
                     exception_handlers={HTTPException: http_error, LabError: lab_error,
                                         Exception: internal_error})
     guarded = Guard(app, token=token, port=port)
-    guarded.workspace = ws  # type: ignore[attr-defined]  # for the tests and __main__
+    guarded.workspace = ws
     return guarded

@@ -46,6 +46,7 @@ class Hub:
         self.latest: dict[str, str] = {}
         self._lock = threading.Lock()
         self.closed = False
+        self.on_subscribe = lambda: None  # a page opened: read the lab now rather than at the idle pace
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -81,6 +82,7 @@ class Hub:
     async def stream(self) -> AsyncIterator[str]:
         queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_SIZE)
         self.subscribers.add(queue)
+        self.on_subscribe()
         try:
             yield "retry: 2000\n\n"
             with self._lock:
@@ -116,7 +118,15 @@ class Poller:
         self._last_chart_at = 0.0
         self._hints_total: int | None = None
         self._incident_started: Any = None
+        self._warned: dict[str, str] = {}
         self.on_new_incident = lambda: None  # a `lab reset` from the terminal: forget the old verdict and hints
+
+    def _warn(self, key: str, message: str) -> None:
+        """Log a failing reading once, not every 1.5 s while it keeps failing."""
+        message = " ".join(message.split())[:300]
+        if self._warned.get(key) != message:
+            self._warned[key] = message
+            log.warning("%s", message)
 
     def forget_history(self) -> None:
         """A new incident: the old throughput and row growth would mix a re-snapshot into the rates."""
@@ -141,13 +151,13 @@ class Poller:
         now = time.monotonic()
         problems: list[str] = []
         snap: dict[str, Any] = {"seq": self.seq, "at": datetime.now(UTC).isoformat(),
-                                "reset": self.actions.reset_state, "busy": self.actions.busy}
+                                "reset": dict(self.actions.reset_state), "busy": self.actions.busy}
         report = None
         try:
             report = self.backend.status()
         except Exception as exc:  # noqa: BLE001
             problems.append(f"component map unavailable ({type(exc).__name__})")
-            log.warning("status failed: %s", exc)
+            self._warn("status", f"reading the component map failed: {exc}")
         incident: dict[str, Any] = dict(getattr(report, "incident", None) or {})
         if report is not None:
             for topic in view.TOPICS:
@@ -194,7 +204,7 @@ class Poller:
         try:
             rows = view.chart(self.backend.revenue_by_day())
         except Exception as exc:  # noqa: BLE001
-            log.warning("revenue by day failed: %s", exc)
+            self._warn("chart", f"reading revenue by day failed: {exc}")
             return
         data = {"rows": rows, "drift_days": view.drift_days(rows), "drift_summary": view.drift_summary(rows)}
         text = _dumps(data)

@@ -103,6 +103,8 @@ DENIED_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><tit
 class Guard:
     """Host check, token check, cross-origin refusal for actions, and the catch-all for errors."""
 
+    workspace: Any = None  # the app's state (lab/workspace/app.py), for __main__ and the tests
+
     def __init__(self, app, *, token: str, port: int) -> None:
         self.app = app
         self.token = token

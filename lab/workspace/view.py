@@ -131,7 +131,7 @@ def connector_state(text: str | None) -> tuple[str, str]:
 
 
 def connector_ok(text: str | None) -> bool:
-    return bool(text) and text.startswith("RUNNING") and "FAILED" not in text
+    return text is not None and text.startswith("RUNNING") and "FAILED" not in text
 
 
 def _ago(seconds: float | None) -> str:

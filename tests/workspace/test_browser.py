@@ -87,7 +87,8 @@ def test_the_incident_as_a_learner_sees_it(page, pristine_workspace):
     expect(page.locator('[data-testid="symptom"][data-key="dbt"]')).to_contain_text("144 consecutive successes")
     expect(page.locator('[data-testid="symptom"][data-key="schema"]')).to_contain_text("refunded_at")
     expect(page.locator('[data-testid="symptom"][data-key="cdc"]')).to_contain_text(" ms")
-    expect(page.locator("#drift text").first).to_be_visible()  # the drift by day is drawn
+    expect(page.get_by_test_id("drift-summary")).to_contain_text("6 days of drift: +$516k, about +$86k a day")
+    expect(page.locator("#drift rect")).to_have_count(6)  # one bar a day, 06-20 … 06-25
     first = page.get_by_test_id("countdown").inner_text()
     page.wait_for_timeout(1500)
     second = page.get_by_test_id("countdown").inner_text()

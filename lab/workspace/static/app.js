@@ -45,7 +45,7 @@
   }
 
   const state = { snap: null, chart: null, check: null, reset: null, hint: null, clockAt: 0, lastSnapAt: 0,
-                  selected: null, range: "q2", toastTimer: null };
+                  selected: null, range: "recent", toastTimer: null };
 
   // --- the event stream ---------------------------------------------------------------------------------
   function connect() {
@@ -61,7 +61,21 @@
     es.addEventListener("reset", (e) => { state.reset = JSON.parse(e.data); renderBanner(); });
     es.addEventListener("hint", (e) => { state.hint = JSON.parse(e.data); renderHints(); });
     es.onopen = () => setConn("live");
-    es.onerror = () => setConn("lost");
+    es.onerror = async () => {
+      setConn("lost");
+      try {  // a server that answers but refuses us: the token changed (the lab was made anew)
+        const res = await fetch("/api/state", { credentials: "same-origin" });
+        if (res.status === 403) {
+          es.close();
+          const el = $("banner");
+          el.textContent = "This page no longer holds the workspace's token: open the URL that `bin/lab open --print-url` prints.";
+          el.className = "banner bad";
+          el.hidden = false;
+        }
+      } catch (err) {
+        // the server is down: EventSource keeps trying by itself
+      }
+    };
   }
   function setConn(what) {
     const el = $("conn");
@@ -308,7 +322,11 @@
   async function selectBox(id) {
     state.selected = state.selected === id ? null : id;
     for (const el of document.querySelectorAll(".box")) el.setAttribute("aria-pressed", String(el.dataset.box === state.selected));
-    if (!state.selected) { $("detail").hidden = true; return; }
+    if (!state.selected) {
+      $("detail").hidden = true;
+      if (document.activeElement) document.activeElement.blur();
+      return;
+    }
     await refreshDetail(true);
   }
   let detailBusy = false;
@@ -437,8 +455,8 @@
       if (v === 0) return;
       const top = by(Math.abs(v));
       g.append(s("rect", { x: x(i) - half * 0.7, y: top, width: half * 1.4, height: by(0) - top, fill: v > 0 ? "#c0392b" : "#1d4f91", rx: 2 }));
-      if (driftDays.has(r.date) && half > 9) {
-        g.append(s("text", { x: x(i), y: top - 4, "text-anchor": "middle", "font-size": 12, fill: "#16202c", "font-weight": 600,
+      if (driftDays.has(r.date) && half >= 21) {
+        g.append(s("text", { x: x(i), y: top - 4, "text-anchor": "middle", "font-size": 11, fill: "#16202c",
           text: r.drift_text }));
       }
     });
@@ -448,10 +466,8 @@
         axis.append(s("text", { x: x(i), y: BH - 4, "text-anchor": i === n - 1 ? "end" : "middle", text: shortDate(r.date) }));
       }
     });
-    const firstBar = rows.findIndex((r) => driftDays.has(r.date));
-    const summary = firstBar >= 0 && state.chart.drift_summary ? s("text", { x: x(firstBar) - half - 8, y: by(dmax) + 12,
-      "text-anchor": "end", "font-size": 15, "font-weight": 700, fill: "#c0392b", text: state.chart.drift_summary + " →" }) : null;
-    bars.replaceChildren(g, axis, summary || "");
+    bars.replaceChildren(g, axis);
+    setText("drift-summary", state.chart.drift_summary ? "— " + state.chart.drift_summary : "");
   }
   function fmtShort(text) {  // for the chart's end labels only; the exact figures are the server's strings
     const v = Number(text);
@@ -477,7 +493,7 @@
     const c = state.check || {};
     const status = $("ship-status");
     clearInterval(shipTimer);
-    if (c.running) {
+    if (c.running && !c.verdict) {
       const tick = () => {
         const secs = Math.max(0, Math.round(Date.now() / 1000 - c.started_at));
         status.textContent = `Checking your working tree… ${c.phase ? "now: " + c.phase + " · " : ""}${secs} s`;
@@ -487,7 +503,7 @@
       status.className = "ship-status running";
     } else if (c.id) {
       status.className = "ship-status";
-      status.textContent = c.finished_at ? `Check #${c.id} finished.` : "";
+      status.textContent = c.verdict || c.finished_at ? `Check #${c.id} finished.` : "";
     } else {
       status.className = "ship-status";
       status.textContent = "";
