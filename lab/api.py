@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,8 +35,8 @@ from lab.session import Session
 from lab.stack import Lab, build
 
 __all__ = ["Clock", "Lab", "Session", "check", "clock", "close_order", "create_order", "down", "erp", "health",
-           "next_hint", "open", "pause_orders", "reset", "resume_orders", "revenue_by_day", "session", "status",
-           "symptoms", "tile", "up", "wait_in_sync"]
+           "hints_shown", "next_hint", "open", "pause_orders", "reset", "resume_orders", "revenue_by_day", "session",
+           "status", "symptoms", "tile", "up", "wait_in_sync"]
 
 
 def open(cfg: Settings | None = None) -> Lab:  # noqa: A001 - the verb reads best as `api.open()`
@@ -116,6 +117,11 @@ def hints_total() -> int:
     return len(_hints.ladder())
 
 
+def hints_shown(lab: Lab) -> list[str]:
+    """The texts of the hints this session has used, in order."""
+    return _hints.ladder()[:lab.session.read().hints_used]
+
+
 def create_order(lab: Lab, amount: Decimal, customer: int | None = None, status: str = "paid") -> tuple[int, int]:
     return shop.create_order(lab, amount, customer, status)
 
@@ -179,12 +185,22 @@ def check(cfg: Settings, project_dir: Path | None = None, args: list[str] | None
     if on_event is None:
         return subprocess.run(argv, env=env, cwd=cfg.root).returncode
     argv += ["--events", "-"]
-    with subprocess.Popen(argv, env=env, cwd=cfg.root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                          text=True) as proc:
+    verdict = False
+    with tempfile.TemporaryFile("w+") as errors, subprocess.Popen(argv, env=env, cwd=cfg.root,
+                                                                 stdout=subprocess.PIPE, stderr=errors,
+                                                                 text=True) as proc:
         for line in proc.stdout or []:
             if line.startswith("{"):
                 try:
-                    on_event(json.loads(line))
+                    event = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-        return proc.wait()
+                verdict = verdict or event.get("event") == "report"
+                on_event(event)
+        code = proc.wait()
+        if not verdict:  # the checker stopped before a verdict (the lab unhealthy, say): its one line says why
+            errors.seek(0)
+            lines = [ln for ln in errors.read().splitlines() if ln.startswith("Error: ")]
+            on_event({"event": "error", "exit_code": code,
+                      "message": lines[-1] if lines else f"the checker stopped without a verdict (exit {code})"})
+        return code

@@ -21,6 +21,8 @@ printf '#!/bin/sh\n[ "$1" = --bindir ] && echo %s/bin && exit 0\necho "pg_config
 chmod 755 "$pgroot/bin/pg_config"
 
 clone="$home/the-516k-gap"
+# A lab left by an interrupted earlier run of this script would hold the ports: end it first.
+pkill -u "$user" 2>/dev/null || true
 rm -rf "$clone"
 git clone -q "$repo" "$clone"
 # The jars this machine already resolved (a learner's second lab would find them in its own cache too).
