@@ -58,8 +58,8 @@ lint: venv ## ruff, and the GitHub workflows (actionlint, zizmor)
 compose-check: ## Load stack/compose.yaml with the loader of `docker compose` v2 (needs Go)
 	@tools/compose-check/run -f stack/compose.yaml -p incident-lab
 
-bench: venv ## Measure the quality bars of LAB_SPEC §7 (native and docker side by side)
-	@$(PY) -m bench
+bench: venv ## Measure the quality bars of LAB_SPEC §7 (native and docker side by side; BENCH_ARGS="--reps 2")
+	@$(PY) -m bench $(BENCH_ARGS)
 
 .PHONY: help python-check venv lab-up lab-down lab-status lab-reset lab-open test test-unit test-integration lint \
 	compose-check bench

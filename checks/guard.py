@@ -116,8 +116,9 @@ class Guard:
 
     def __init__(self, lab: Lab, project: Path, schema: str, work: Path, timeout: float) -> None:
         jobs = list(zip(VARIANTS, schemas_for(schema), strict=True))
+        # Niced: the learner's own build, tests and probe (the verdict) go first; the guard fills the gaps.
         self.sessions = [dbt.Session(lab.settings, schema=schemas_for(schema)[i], work=work / f"guard-{i}",
-                                     parse_now=False) for i in range(self.PROCESSES)]
+                                     parse_now=False, nice=10) for i in range(self.PROCESSES)]
         self.pool = ThreadPoolExecutor(self.PROCESSES)
 
         def share(i: int) -> list[tuple[str, dict[str, str] | None, str | None]]:

@@ -287,6 +287,15 @@ def roster(args: tuple[str, ...]) -> None:
     _checks("roster", *args)
 
 
+def _register_fleet() -> None:
+    from lab.fleet import fleet
+
+    cli.add_command(fleet)
+
+
+_register_fleet()
+
+
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 if stack/compose.yaml differs from the description.")
 def compose(check: bool) -> None:

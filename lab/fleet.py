@@ -44,13 +44,15 @@ from lab.config import MAX_INSTANCE, REPO_ROOT, Settings, instance_env, settings
 from lab.errors import ExitCode, LabError
 
 GIB = 1024**3
-# What one lab holds at its peak (GiB): the peak of the summed RSS of every process of a lab over a whole
-# `make bench` run (warm up, 500 changes of CDC latency, the workspace running a check, resets, `lab check`
-# with its dbt builds), from bench/results/latest.json, `figures.<runtime>.memory`. RSS counts a page shared
-# by several processes once per process, so this is an upper bound. Measured on the 2-core, 24 GiB machine
-# of LAB_SPEC §7 (see bench/README.md): native 1.54 GiB → 1.6; docker (PostgreSQL ×2, Kafka and Connect in
-# containers, their shims and port proxies, the host services; the engine itself counted once, not per lab).
-LAB_GIB = {"native": 1.6, "docker": 1.8}
+# What one lab holds at its peak (GiB): the peak of the summed RSS of every process of one lab over a whole
+# `make bench` run (cold and warm up, 500 changes of CDC latency with the workspace page open, the workspace
+# running a check, resets, `lab check` with its dbt builds), from bench/results/latest.json,
+# `runtimes.<runtime>.figures.memory` (RSS counts a page shared by several processes once per process, so it is
+# an upper bound; the peak comes during `lab check`, whose checker and dbt processes hold ~0.5 GiB).
+# Measured 2026-11-26 on the 2-core, 24 GiB machine of LAB_SPEC §7: native 1.95 GiB → 2.0; docker 2.07 GiB
+# of which 0.21 GiB is the engine (dockerd, containerd: there once, whatever the number of labs) → 1.9. Four
+# native labs at once without a check running held 1.46 GiB each (the same run's `lab fleet` figures).
+LAB_GIB = {"native": 2.0, "docker": 1.9}
 MEASURED = "the peak resident memory of one lab measured by `make bench` (bench/README.md)"
 # Instance 0 is a learner's own lab (.lab); the fleet takes 1…MAX_INSTANCE.
 FIRST_INSTANCE = 1

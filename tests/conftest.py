@@ -14,19 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from lab import config
+
 ROOT = Path(__file__).resolve().parent.parent
-# LAB_TEST_HOME / LAB_TEST_PORT_OFFSET let two test runs (or a developer's and CI's) live side by side.
-_OFFSET = int(os.environ.get("LAB_TEST_PORT_OFFSET", "10"))
+# The tests' lab is a lab instance of its own (ports +10·k, lab/config.py), far from the learner's (0) and a
+# facilitator's fleet (1…): LAB_TEST_INSTANCE / LAB_TEST_HOME let two test runs live side by side.
+INSTANCE = int(os.environ.get("LAB_TEST_INSTANCE", "80"))
 TEST_ENV = {
-    "LAB_HOME": os.environ.get("LAB_TEST_HOME", str(ROOT / ".lab-test")),
-    "LAB_PORT_OLTP": str(54320 + _OFFSET),
-    "LAB_PORT_WAREHOUSE": str(54321 + _OFFSET),
-    "LAB_PORT_KAFKA": str(19092 + 10 * _OFFSET),
-    "LAB_PORT_KAFKA_CONTROLLER": str(19093 + 10 * _OFFSET),
-    "LAB_PORT_CONNECT": str(18083 + 10 * _OFFSET),
-    "LAB_PORT_WORKSPACE": str(18080 + 10 * _OFFSET),
+    **config.instance_env(INSTANCE, Path(os.environ.get("LAB_TEST_HOME", str(ROOT / ".lab-test")))),
+    **{config.port_env_name(name): str(port)
+       for name, port in config.instance_ports(config.load_stack(ROOT), INSTANCE).items()},
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
+for _key in [k for k in os.environ if k.startswith("LAB_") and k not in TEST_ENV]:
+    del os.environ[_key]  # a learner's LAB_RUNTIME, LAB_DBT_EVERY … in the shell do not leak into the tests' lab
 os.environ.update(TEST_ENV)  # before any lab settings are read
 
 

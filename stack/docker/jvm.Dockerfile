@@ -45,8 +45,9 @@ COPY docker/bin/lab-jvm-common.sh docker/bin/kafka docker/bin/kafka-ready docker
 COPY kafka/server.properties /opt/lab/templates/server.properties
 COPY connect/worker.properties connect/log4j2.properties /opt/lab/templates/
 
-# A new named volume mounted here starts as a copy of this (empty, lab-owned) directory.
-VOLUME /var/lib/kafka/data
+# No VOLUME here: the kafka service mounts a named volume on /var/lib/kafka/data (a new one starts as a
+# copy of this empty, lab-owned directory); a VOLUME line would give the connect service, which shares the
+# image, an anonymous volume that `lab down --wipe` could not name.
 USER lab
 WORKDIR /opt/lab
 CMD ["/opt/lab/bin/kafka"]

@@ -116,7 +116,7 @@ def test_the_loader_of_docker_compose_v2_accepts_the_file(s):
                            "--print"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     loaded = yaml.safe_load(proc.stdout)
-    assert loaded["services"]["oltp"]["ports"][0]["published"] == "54350"
+    assert loaded["services"]["oltp"]["ports"][0]["published"] == "15460"
     assert loaded["services"]["kafka"]["environment"]["TPL_KAFKA_EXTRA_ADVERTISED_LISTENERS"] == \
         ",HOST://127.0.0.1:19122"
 

@@ -35,7 +35,7 @@ def test_no_two_instances_share_a_port() -> None:
 
 def test_one_port_can_still_be_moved_alone() -> None:
     s = config.settings(environ={"LAB_INSTANCE": "2", "LAB_PORT_WAREHOUSE": "55555"})
-    assert s.ports["warehouse"] == 55555 and s.ports["oltp"] == 54340
+    assert s.ports["warehouse"] == 55555 and s.ports["oltp"] == 15450
 
 
 @pytest.mark.parametrize(("key", "value"), [("LAB_INSTANCE", "x"), ("LAB_INSTANCE", "100"), ("LAB_PORT_OLTP", "0"),

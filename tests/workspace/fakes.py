@@ -96,7 +96,7 @@ class FakeBackend:
 
     def status(self) -> FakeReport:
         comps = [Health(n, True, p, 100 + i, "ok", f"pid {100 + i}") for i, (n, p) in enumerate(
-            [("oltp", 54320), ("warehouse", 54321), ("kafka", 19092), ("connect", 18083), ("orders-service", None),
+            [("oltp", 15430), ("warehouse", 15431), ("kafka", 19092), ("connect", 18083), ("orders-service", None),
              ("scheduler", None)])]
         return FakeReport(comps, {"shop-source": "RUNNING (task 0 RUNNING)",
                                   "warehouse-sink": "RUNNING (task 0 RUNNING)"},
