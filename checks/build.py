@@ -137,11 +137,13 @@ def drop_schemas(lab: Lab, schemas: list[str]) -> None:
         shutil.rmtree(lab.settings.lab_dir / "dbt" / f"profile-{schema}", ignore_errors=True)
 
 
-def drop_leftovers(lab: Lab) -> None:
-    """Schemas of checks that were killed before they could clean up (only one check runs at a time)."""
+def drop_leftovers(lab: Lab, keep: str | None = None) -> None:
+    """Schemas of checks that were killed before they could clean up (only one check runs at a time; `keep`
+    is the running check's own)."""
     with lab.warehouse.connect("warehouse") as conn:
         rows = conn.execute("select nspname from pg_namespace where nspname like %s",
                             (SCHEMA_PREFIX.replace("_", r"\_") + "%",)).fetchall()
+    rows = [r for r in rows if not keep or not (r[0] == keep or r[0].startswith(keep + "_"))]
     if rows:
         cancel_all = [r[0] for r in rows]
         for schema in cancel_all:

@@ -35,7 +35,7 @@ from checks import (
     watermark,
 )
 from checks.outcome import CheckError, Criterion, Report, Status, errored, judged, not_judged, not_reached
-from lab import api
+from lab import api, dbt
 from lab.api import Lab
 from lab.config import Settings
 from lab.errors import LabError
@@ -96,9 +96,9 @@ def run(settings: Settings, opts: Options) -> Report:
     problem = None
     try:
         health.require_healthy(lab)
-        with _one_check_at_a_time(settings), watermark.services_paused(lab):
+        with _one_check_at_a_time(settings), _Run(lab, opts, report) as run_, watermark.services_paused(lab):
             report.lab.setdefault("timings", {})["pause"] = round(time.monotonic() - started, 2)
-            _judge(lab, opts, report)
+            _judge(lab, opts, report, run_)
     except CheckError as err:
         problem, report.error = err.problem, err.line()
     except (psycopg.OperationalError, LabError) as exc:
@@ -170,36 +170,58 @@ def _ids_exist(lab: Lab):
     return lookup
 
 
-def _judge(lab: Lab, opts: Options, report: Report) -> None:
+class _Run:
+    """A check's private things: its schema, its folder, the checker's copy of the project, and the dbt
+    processes (the learner's build, the regression guard's) started before the shop is paused, so dbt
+    imports and parses while the check waits for the pipeline. They run no SQL until `_judge` says so."""
+
+    def __init__(self, lab: Lab, opts: Options, report: Report) -> None:
+        self.lab, self.opts = lab, opts
+        self.schema = builder.new_schema()
+        self.work = lab.settings.lab_dir / "checks" / "runs" / self.schema
+        report.lab["schema"] = self.schema
+        self.refused: project.Refused | None = None
+        self.session: dbt.Session | None = None
+        self.guard: guard.Guard | None = None
+
+    def __enter__(self) -> _Run:
+        try:
+            copy = project.copy(self.opts.project_dir, self.work / "project")
+        except project.Refused as why:
+            self.refused = why
+            return self
+        self.session = builder.start(self.lab, copy, self.schema, self.work / "dbt")
+        if self.opts.guard:
+            self.guard = guard.Guard(self.lab, copy, self.schema, self.work, self.opts.timeout)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.guard is not None:
+            self.guard.cancel()
+        if self.session is not None:
+            self.session.close()
+        privileges.reset_role_settings(self.lab)  # what the learner's hooks set on their roles ends with the check
+        if not self.opts.keep:
+            builder.drop_schemas(self.lab, [self.schema, *guard.schemas_for(self.schema)])
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _judge(lab: Lab, opts: Options, report: Report, run_: _Run) -> None:
     settings = lab.settings
-    schema = builder.new_schema()
-    work = settings.lab_dir / "checks" / "runs" / schema
-    report.lab["schema"] = schema
     with timed(report, "prepare"):
-        builder.drop_leftovers(lab)
+        builder.drop_leftovers(lab, keep=run_.schema)
         privileges.reset_role_settings(lab)
         privileges.require_guards(lab)
         base = shipped_tests.base_manifest(settings, opts.base_project or api.shipped_project(settings))
-    try:
-        project_copy = project.copy(opts.project_dir, work / "project")
-    except project.Refused as why:
-        report.criteria.append(judged(2, False, f"the checker refused your project: {why}",
+    if run_.refused is not None:
+        report.criteria.append(judged(2, False, f"the checker refused your project: {run_.refused}",
                                       ["the checker's copy of your project"]))
         for number in (3, 4, 5, 6):
             report.criteria.append(not_reached(number, "your project was refused (criterion 2)"))
         return
-    session = builder.start(lab, project_copy, schema, work / "dbt")  # dbt parses while the pipeline settles
-    checker_guard = guard.Guard(lab, project_copy, schema, work, opts.timeout) if opts.guard else None
-    try:
-        _judge_project(lab, opts, report, session, checker_guard, work, base)
-    finally:
-        if checker_guard is not None:
-            checker_guard.cancel()
-        session.close()
-        privileges.reset_role_settings(lab)  # what the learner's hooks set on their roles ends with the check
-        if not opts.keep:
-            builder.drop_schemas(lab, [schema, *guard.schemas_for(schema)])
-            shutil.rmtree(work, ignore_errors=True)
+    if run_.guard is not None:
+        run_.guard.start()  # its builds may run now: the roles' settings are cleared
+    _judge_project(lab, opts, report, run_.session, run_.guard, run_.work, base)
 
 
 def _judge_project(lab: Lab, opts: Options, report: Report, session, checker_guard: guard.Guard | None, work: Path,

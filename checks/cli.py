@@ -163,21 +163,9 @@ main_group.add_command(classroom)
 
 def main() -> None:
     """Like `lab`: a LabError is one line and its exit code."""
-    from lab import ui
-    from lab.errors import LabError
+    import os
 
-    try:
-        main_group.main(standalone_mode=False)
-    except LabError as exc:
-        if exc.detail:
-            ui.err_console.print(exc.detail, markup=False, style="dim")
-        ui.err_console.print(exc.line(), markup=False, style="bold red")
-        sys.exit(exc.code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        ui.err_console.print("Error: interrupted — run the command again", style="bold red")
-        sys.exit(130)
+    from lab import ui
+
+    ui.run_command(main_group, interrupted="run the command again",
+                   prog_name=os.environ.get("INCIDENT_LAB_PROG") or "python -m checks")

@@ -15,6 +15,7 @@ credited, since the variants leave that model intact.
 from __future__ import annotations
 
 import shutil
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ VARIANTS = {
 SHIPPED_PATHS = {"stg_orders": "models/staging/stg_orders.sql", "fct_orders": "models/marts/fct_orders.sql",
                  "revenue_quarterly": "models/marts/revenue_quarterly.sql"}
 CAUGHT = {"fail", "error", "warn"}
+VARIANT_TESTS = ["test", "--select", *(f"{name}+" for name in SHIPPED_PATHS)]
 IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", ".user.yml", "__pycache__")
 
 
@@ -67,8 +69,10 @@ def _model_paths(project: Path) -> dict[str, str]:
 
 
 def prepare(project: Path, variant: str, dest: Path) -> Path:
-    shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(project, dest, ignore=IGNORE)
+    """The learner's project at dest with the variant's three models in place of theirs (copied once; later
+    variants only swap the three files, so dbt's partial parse re-reads just those)."""
+    if not dest.exists():
+        shutil.copytree(project, dest, ignore=IGNORE)
     for name, rel in _model_paths(project).items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -77,12 +81,18 @@ def prepare(project: Path, variant: str, dest: Path) -> Path:
 
 
 def _one(lab: Lab, session: dbt.Session, project: Path, variant: str, schema: str, work: Path,
-         timeout: float) -> tuple[dict[str, str] | None, str | None]:
+         timeout: float, go: threading.Event) -> tuple[dict[str, str] | None, str | None]:
     """(test statuses, problem) of the learner's tests on one variant: the models built as lab_transformer,
-    then the tests as lab_tester (which may read erp, so a reconciliation test catches what it would)."""
+    then the tests as lab_tester (which may read erp, so a reconciliation test catches what it would).
+    Parsed at once; built only when the check says go (its roles' settings cleared, the data settled). The
+    variants take turns in one folder and one schema, emptied before each (nothing of the last may answer)."""
     copy = prepare(project, variant, work / "project")
-    built = session.run(builder.BUILD_ARGS, target="transform", target_path=work / "build", timeout=timeout,
-                        project_dir=copy, schema=schema)
+    key = f"{copy}#{variant}"
+    session.parse(copy, schema, work / "parse", timeout, key=key, partial=True)
+    go.wait()
+    builder.drop_schemas(lab, [schema])
+    built = session.run(builder.BUILD_ARGS, target="transform", target_path=work / variant / "build",
+                        timeout=timeout, project_dir=copy, schema=schema, key=key)
     if built.returncode == -1:
         builder.cancel_queries(lab, schema)
     if not built.results:
@@ -90,9 +100,10 @@ def _one(lab: Lab, session: dbt.Session, project: Path, variant: str, schema: st
     if builder.misplaced(built.manifest(), schema):
         return None, "your project builds outside the schema it is given"
     # Tests run even if a model of the learner's failed on the variant: a test that then errors was
-    # broken by the variant, which is what catching it means.
-    tested = session.run(builder.TEST_ARGS, target="test", target_path=work / "test", timeout=timeout,
-                         project_dir=copy, schema=schema)
+    # broken by the variant, which is what catching it means. Only the tests that can see a variant's models
+    # (on them or downstream of them, dbt's eager indirect selection); the others' outcome cannot change.
+    tested = session.run(VARIANT_TESTS, target="test", target_path=work / variant / "test", timeout=timeout,
+                         project_dir=copy, schema=schema, key=key)
     if tested.returncode == -1:
         builder.cancel_queries(lab, schema)
     return {r["unique_id"]: r["status"] for r in tested.results}, None
@@ -104,7 +115,8 @@ def _short(uid: str) -> str:
 
 
 def schemas_for(schema: str) -> list[str]:
-    return [f"{schema}_g{i}" for i in range(len(VARIANTS))]
+    """The guard's schemas: one per guard process (its variants take turns in it)."""
+    return [f"{schema}_g{i}" for i in range(Guard.PROCESSES)]
 
 
 class Guard:
@@ -112,20 +124,26 @@ class Guard:
     of dbt each, one parse per variant), so they run while the checker builds, tests and probes the learner's
     own models; `result` waits for them and scores them against the tests that passed on those models."""
 
-    PROCESSES = 2
+    PROCESSES = 1
 
     def __init__(self, lab: Lab, project: Path, schema: str, work: Path, timeout: float) -> None:
-        jobs = list(zip(VARIANTS, schemas_for(schema), strict=True))
+        schemas = schemas_for(schema)
+        jobs = [(variant, schemas[i % self.PROCESSES]) for i, variant in enumerate(VARIANTS)]
         # Niced: the learner's own build, tests and probe (the verdict) go first; the guard fills the gaps.
         self.sessions = [dbt.Session(lab.settings, schema=schemas_for(schema)[i], work=work / f"guard-{i}",
                                      parse_now=False, nice=10) for i in range(self.PROCESSES)]
         self.pool = ThreadPoolExecutor(self.PROCESSES)
+        self.go = threading.Event()
 
         def share(i: int) -> list[tuple[str, dict[str, str] | None, str | None]]:
-            return [(v, *_one(lab, self.sessions[i], project, v, sch, work / f"guard-{v}", timeout))
+            return [(v, *_one(lab, self.sessions[i], project, v, sch, work / f"guard-{i}", timeout, self.go))
                     for v, sch in jobs[i::self.PROCESSES]]
 
         self.futures = [self.pool.submit(share, i) for i in range(self.PROCESSES)]
+
+    def start(self) -> None:
+        """The builds may run now."""
+        self.go.set()
 
     def result(self, main: Build) -> Criterion:
         try:
@@ -151,6 +169,7 @@ class Guard:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def cancel(self) -> None:
+        self.go.set()  # a share waiting to build finds its session gone and ends
         for session in self.sessions:
             session.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)

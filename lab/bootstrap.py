@@ -158,13 +158,44 @@ def _publish_templates(server: PostgresServer, names: list[str]) -> None:
 RAW_CAPTURED = "raw_captured"  # a warehouse template's comment when its raw.* came through CDC
 
 
-def raw_captured(server: PostgresServer, seed: int) -> bool:
-    """Does the seed's warehouse template hold raw.* as CDC first delivered it (see capture_raw)?"""
-    name = template_name("warehouse", seed)
+def _template_comment(server: PostgresServer, seed: int) -> str:
     with server.connect() as conn:
         row = conn.execute("select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
-                           (name,)).fetchone()
-    return bool(row and row[0] == RAW_CAPTURED)
+                           (template_name("warehouse", seed),)).fetchone()
+    return (row[0] if row else None) or ""
+
+
+def raw_captured(server: PostgresServer, seed: int) -> bool:
+    """Does the seed's warehouse template hold raw.* as CDC first delivered it (see capture_raw)?"""
+    return _template_comment(server, seed).startswith(RAW_CAPTURED)
+
+
+def models_built(server: PostgresServer, seed: int, project_digest: str) -> bool:
+    """Does the seed's warehouse template hold analytics.* as this project builds it (see build_models)?"""
+    return _template_comment(server, seed) == f"{RAW_CAPTURED} models={project_digest}"
+
+
+def build_models(lab: Lab, seed: int, project: Path, project_digest: str) -> bool:
+    """dbt builds the shipped models into the seed's warehouse template, from the raw.* it captured: a
+    reset to the shipped code then needs no dbt run (the clone holds the dashboard as dbt built it)."""
+    from lab import dbt
+
+    server = lab.warehouse
+    name = template_name("warehouse", seed)
+    with server.connect() as conn:
+        conn.execute(sql.SQL("alter database {} allow_connections true").format(sql.Identifier(name)))
+    try:
+        run = dbt.run(lab.settings, ["run"], project_dir=project, schema="analytics", dbname=name,
+                      target_path=lab.settings.lab_dir / "dbt" / "template")
+    finally:
+        with server.connect() as conn:
+            conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s", (name,))
+            conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
+    if run.ok:
+        with server.connect() as conn:
+            conn.execute(sql.SQL("comment on database {} is {}").format(
+                sql.Identifier(name), sql.Literal(f"{RAW_CAPTURED} models={project_digest}")))
+    return run.ok
 
 
 def capture_raw(server: PostgresServer, seed: int) -> None:
@@ -192,6 +223,12 @@ def capture_raw(server: PostgresServer, seed: int) -> None:
             conn.execute(sql.SQL("alter database {} allow_connections false").format(sql.Identifier(name)))
     with server.connect() as conn:
         conn.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(RAW_CAPTURED)))
+
+
+def has_models(server: PostgresServer) -> bool:
+    """Did the working warehouse come with the dashboard's models (a clone of a template that holds them)?"""
+    with server.connect("warehouse") as conn:
+        return conn.execute("select to_regclass('analytics.revenue_quarterly') is not null").fetchone()[0]
 
 
 def refresh_landing_times(server: PostgresServer) -> None:

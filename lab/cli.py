@@ -327,30 +327,5 @@ def _log_traceback() -> Path | None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    debug = "--debug" in sys.argv
-    try:
-        cli.main(standalone_mode=False)
-    except LabError as exc:
-        _log_traceback()
-        if exc.detail:
-            ui.err_console.print(exc.detail, markup=False, style="dim")
-        if debug:
-            traceback.print_exc()
-        ui.err_console.print(exc.line(), markup=False, style="bold red")
-        sys.exit(exc.code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        ui.err_console.print("Error: interrupted — run the command again; nothing was lost", style="bold red")
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - last resort: one line plus where the traceback went
-        path = _log_traceback()
-        if debug:
-            traceback.print_exc()
-        where = f"the traceback is in {path}" if path else "rerun with --debug"
-        ui.err_console.print(f"Error: unexpected {type(exc).__name__}: {exc} — {where}", markup=False,
-                             style="bold red")
-        sys.exit(ExitCode.FAILED)
+    ui.run_command(cli, interrupted="run the command again; nothing was lost", on_error=_log_traceback,
+                   debug="--debug" in sys.argv)

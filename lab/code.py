@@ -66,3 +66,21 @@ def restore(settings: Settings) -> Path | None:
         shutil.rmtree(live, ignore_errors=True)
         shutil.copytree(pristine, live)
     return saved
+
+
+def digest(project: Path) -> str:
+    """A digest of a project's files (not dbt's output): what the warehouse template's models were built from."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(p for p in project.rglob("*") if p.is_file()):
+        rel = path.relative_to(project)
+        if rel.parts[0] in ("target", "logs", "dbt_packages") or path.name == ".user.yml":
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def is_shipped(settings: Settings) -> bool:
+    """Is dbt_project/ the shipped version (as `lab reset` restores it)?"""
+    return not _differs(settings.root / "dbt_project", ensure_pristine(settings))

@@ -49,14 +49,14 @@ class DbtRun:
         return json.loads(path.read_text()) if path.exists() else {}
 
 
-def write_profile(settings: Settings, schema: str) -> Path:
+def write_profile(settings: Settings, schema: str, dbname: str = "warehouse") -> Path:
     """The lab's own profiles.yml (never the one in the learner's tree), in a folder of its own."""
-    folder = settings.lab_dir / "dbt" / f"profile-{schema}"
+    folder = settings.lab_dir / "dbt" / (f"profile-{schema}" if dbname == "warehouse" else f"profile-{dbname}")
     folder.mkdir(parents=True, exist_ok=True)
 
     def target(user: str) -> dict[str, Any]:
         return {"type": "postgres", "host": LOOPBACK, "port": settings.ports["warehouse"], "user": user,
-                "password": "", "dbname": "warehouse", "schema": schema, "threads": 4, "connect_timeout": 5}
+                "password": "", "dbname": dbname, "schema": schema, "threads": 4, "connect_timeout": 5}
 
     doc = {PROFILE: {"target": "transform", "outputs": {"transform": target(TRANSFORM_ROLE),
                                                         "test": target(TEST_ROLE)}}}
@@ -70,10 +70,10 @@ def dbt_executable() -> str:
 
 
 def _command(settings: Settings, project_dir: Path | None, schema: str, target: str, target_path: Path | None,
-             partial_parse: bool = False) -> tuple[list[str], Path, Path, dict[str, str]]:
+             partial_parse: bool = False, dbname: str = "warehouse") -> tuple[list[str], Path, Path, dict[str, str]]:
     """The flags every dbt command of the lab gets, the project folder, the target path and the env."""
     project_dir = project_dir or settings.root / "dbt_project"
-    profiles = write_profile(settings, schema)
+    profiles = write_profile(settings, schema, dbname)
     target_path = target_path or settings.lab_dir / "dbt" / f"target-{schema}-{int(time.time() * 1000)}"
     target_path.mkdir(parents=True, exist_ok=True)
     flags = ["--project-dir", str(project_dir), "--profiles-dir", str(profiles), "--profile", PROFILE,
@@ -104,8 +104,10 @@ def _result(cmd: list[str], code: int, out: str, elapsed: float, target_path: Pa
 
 
 def run(settings: Settings, args: list[str], *, project_dir: Path | None = None, schema: str = "analytics",
-        target: str = "transform", target_path: Path | None = None, timeout: float = 300) -> DbtRun:
-    flags, project_dir, target_path, env = _command(settings, project_dir, schema, target, target_path)
+        target: str = "transform", target_path: Path | None = None, timeout: float = 300,
+        dbname: str = "warehouse") -> DbtRun:
+    flags, project_dir, target_path, env = _command(settings, project_dir, schema, target, target_path,
+                                                    dbname=dbname)
     cmd = [dbt_executable(), *args, *flags]
     start = time.monotonic()
     try:
@@ -136,6 +138,9 @@ for line in sys.stdin:
     if cmd["key"] not in manifests:
         parsed = dbtRunner().invoke(cmd["parse"])
         manifests[cmd["key"]] = parsed.result if parsed.success else None
+    if cmd["run"] is None:  # parse only
+        print("\\n" + sys.argv[2], 0 if manifests[cmd["key"]] is not None else 2, flush=True)
+        continue
     res = dbtRunner(manifest=manifests[cmd["key"]]).invoke(cmd["run"])
     sys.stdout.flush()
     print("\\n" + sys.argv[2], 0 if res.success else 2 if res.exception is not None else 1, flush=True)
@@ -166,23 +171,33 @@ class Session:
                                          stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          cwd=self.work, text=True)
 
+    def parse(self, project_dir: Path, schema: str, target_path: Path, timeout: float = 300, *,
+              key: str | None = None, partial: bool = False) -> bool:
+        """Parse a project ahead (no SQL runs: nothing of the learner's reaches the database). `key` names this
+        parse for later commands; with `partial`, dbt re-parses only the files changed since the last parse
+        into the same target path (a project whose few files are swapped between runs)."""
+        return self.run([], target_path=target_path, timeout=timeout, project_dir=project_dir, schema=schema,
+                        parse_only=True, key=key, partial=partial).ok
+
     def run(self, args: list[str], *, target: str = "transform", target_path: Path | None = None,
-            timeout: float = 300, project_dir: Path | None = None, schema: str | None = None) -> DbtRun:
+            timeout: float = 300, project_dir: Path | None = None, schema: str | None = None,
+            parse_only: bool = False, key: str | None = None, partial: bool = False) -> DbtRun:
         project_dir = project_dir or self.project_dir
         schema = schema or self.schema
         target_path = target_path or self.work / f"step-{self.steps + 1}"
         flags, _, target_path, _ = _command(self.settings, project_dir, schema, target, target_path,
                                             self.partial_parse)
-        parse_flags, _, _, _ = _command(self.settings, project_dir, schema, target, target_path / "parse",
-                                        self.partial_parse)
+        parse_flags, _, _, _ = _command(self.settings, project_dir, schema, target,
+                                        target_path if partial else target_path / "parse",
+                                        self.partial_parse or partial)
         cmd = [dbt_executable(), *args, *flags]
         started, offset = time.monotonic(), self.output.stat().st_size
         code: int | None = None
         if self.proc.poll() is None:
             self.steps += 1
             try:
-                self.proc.stdin.write(json.dumps({"key": str(project_dir), "parse": ["parse", *parse_flags],
-                                                  "run": [*args, *flags]}) + "\n")
+                self.proc.stdin.write(json.dumps({"key": key or str(project_dir), "parse": ["parse", *parse_flags],
+                                                  "run": None if parse_only else [*args, *flags]}) + "\n")
                 self.proc.stdin.flush()
                 code = self._wait_done(timeout)
             except (BrokenPipeError, OSError):

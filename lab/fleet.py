@@ -564,22 +564,10 @@ def down(spec: str | None, count: int | None, home_prefix: Path | None, report: 
 
 def main() -> None:
     """`python -m lab.fleet …` (the same group `bin/lab fleet …` runs)."""
-    try:
-        fleet.main(standalone_mode=False, prog_name="lab fleet")
-    except LabError as exc:
-        if exc.detail:
-            click.echo(exc.detail, err=True)
-        click.echo(exc.line(), err=True)
-        sys.exit(exc.code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("Error: interrupted — run the command again (`bin/lab fleet status` says where each lab is)",
-                   err=True)
-        sys.exit(130)
+    from lab import ui
+
+    ui.run_command(fleet, prog_name="lab fleet",
+                   interrupted="run the command again (`bin/lab fleet status` says where each lab is)")
 
 
 if __name__ == "__main__":

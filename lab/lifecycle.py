@@ -107,14 +107,22 @@ def prepare_build(lab: Lab) -> dbt.PreparedRun:
 
 
 def start_services(lab: Lab, build: dbt.PreparedRun | None = None) -> None:
+    """The warehouse in step with the OLTP tables, then the lab's Python services started while dbt builds
+    the dashboard's models (the shop's first order comes 30 s later, the scheduler's first run minutes
+    later: neither needs the build), then both waited for."""
     from lab import incident
 
     if build is None and incident.tile(lab) is None:
         build = prepare_build(lab)
+    services = lab.services
     try:
         if not lab.orders.pid():
             with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
                 sync.wait_in_sync(lab)
+        for svc in services:
+            if not svc.pid():
+                svc.heartbeat.unlink(missing_ok=True)
+        lab.runtime.start([s.comp for s in services])
         if build is not None:
             with ui.step("dbt: building the models for the dashboard"):
                 run = build.go()
@@ -125,12 +133,7 @@ def start_services(lab: Lab, build: dbt.PreparedRun | None = None) -> None:
     finally:
         if build is not None:
             build.cancel()
-    services = lab.services
     with ui.step(" and ".join(s.name for s in services) + " running"):
-        for svc in services:
-            if not svc.pid():
-                svc.heartbeat.unlink(missing_ok=True)
-        lab.runtime.start([s.comp for s in services])
         for svc in services:
             svc.wait_ready()
 
@@ -154,10 +157,14 @@ def up(settings: Settings, seed: int | None = None, lab: Lab | None = None) -> L
         bootstrap.forget_queries(lab)
         lab.session.begin(seed, settings.lab_id)
         if not bootstrap.raw_captured(lab.warehouse, seed):
-            # What Debezium's snapshot of the fresh clone delivered, kept for `lab reset` (lab/reset.py).
+            # What Debezium's snapshot of the fresh clone delivered, and the shipped models built from it, kept
+            # in the seed's template for `lab reset` (lab/reset.py).
             with ui.step("warehouse raw tables equal to the OLTP tables, row for row"):
                 sync.wait_in_sync(lab)
             bootstrap.capture_raw(lab.warehouse, seed)
+            pristine = code.ensure_pristine(settings)
+            with ui.step("dbt: the shipped models built into the seed's template (first time only)"):
+                bootstrap.build_models(lab, seed, pristine, code.digest(pristine))
     start_services(lab)
     ui.ok(f"lab up in {time.monotonic() - started:.1f} s")
     return lab

@@ -54,7 +54,11 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False, 
     else:
         ui.ok("dbt_project/ left as it is (--keep-code)")
 
-    build = lifecycle.prepare_build(lab)  # the shipped models, parsed while the data comes back
+    # The seed's warehouse template may hold the dashboard as dbt built it from the shipped models: with the
+    # shipped code, the clone then needs no dbt run; otherwise dbt parses while the data comes back.
+    shipped = code.digest(code.ensure_pristine(settings))
+    ready_models = code.is_shipped(settings) and bootstrap.models_built(lab.warehouse, seed, shipped)
+    build = None if ready_models else lifecycle.prepare_build(lab)
     data = bootstrap.Dataset(seed)
     try:
         with ui.step("orders service and scheduler stopped; connectors stopped, offsets deleted, replication slot "
@@ -96,8 +100,12 @@ def reset(settings: Settings, seed: int | None = None, keep_code: bool = False, 
                 sync.wait_in_sync(lab)
             bootstrap.capture_raw(lab.warehouse, seed)
     except BaseException:
-        build.cancel()
+        if build is not None:
+            build.cancel()
         raise
     lifecycle.start_services(lab, build)
+    if not bootstrap.models_built(lab.warehouse, seed, shipped):  # (once per shipped project and seed)
+        with ui.step("dbt: the shipped models built into the seed's template (for the next resets)"):
+            bootstrap.build_models(lab, seed, code.ensure_pristine(settings), shipped)
     ui.ok(f"lab reset to seed {seed} in {time.monotonic() - started:.1f} s")
     return lab

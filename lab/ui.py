@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from rich.console import Console
 
@@ -38,3 +39,45 @@ def info(text: str) -> None:
 
 def warn(text: str) -> None:
     console.print(f"[yellow]![/] {text}")
+
+
+def run_command(group, *, interrupted: str, prog_name: str | None = None,
+                on_error: Callable[[], Path | None] | None = None, debug: bool = False) -> None:
+    """Run a click group the way every command of the lab ends: a LabError is its one `Error: … — fix`
+    line (its evidence above it) and its exit code; bad usage exits 64; Ctrl-C says what to do. With
+    on_error (the `lab` command), an unexpected exception is one line too, its traceback in the log."""
+    import traceback
+
+    import click
+
+    from lab.errors import ExitCode, LabError
+
+    try:
+        group.main(standalone_mode=False, prog_name=prog_name)
+    except LabError as exc:
+        if on_error:
+            on_error()
+        if exc.detail:
+            err_console.print(exc.detail, markup=False, style="dim")
+        if debug:
+            traceback.print_exc()
+        err_console.print(exc.line(), markup=False, style="bold red")
+        sys.exit(exc.code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print(f"Error: interrupted — {interrupted}", markup=False, style="bold red")
+        sys.exit(130)
+    except Exception as exc:
+        if on_error is None:
+            raise
+        path = on_error()  # the traceback goes to the lab's log, whose path is named
+        if debug:
+            traceback.print_exc()
+        where = f"the traceback is in {path}" if path else "rerun with --debug"
+        err_console.print(f"Error: unexpected {type(exc).__name__}: {exc} — {where}", markup=False,
+                          style="bold red")
+        sys.exit(ExitCode.FAILED)

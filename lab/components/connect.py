@@ -129,7 +129,7 @@ class ConnectWorker:
                     raise LabError(f"connector {name} not RUNNING after {timeout:.0f} s (state: "
                                    f"{_state_words(st)})", "`lab logs connect` says why",
                                    ExitCode.LAB_UNHEALTHY, detail=self.runtime.log_tail(self.comp, 15))
-                time.sleep(0.3)
+                time.sleep(0.1)
 
     def delete_connector(self, name: str) -> None:
         with self.http() as client:

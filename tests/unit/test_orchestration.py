@@ -57,6 +57,10 @@ def fake_lab(tmp_path, monkeypatch):
     captured = {"raw": True}
     monkeypatch.setattr(bootstrap, "raw_captured", lambda server, seed: captured["raw"])
     monkeypatch.setattr(bootstrap, "create_slot", lambda server: journal.append("create_slot") or 42)
+    monkeypatch.setattr(bootstrap, "models_built", lambda server, seed, digest: False)
+    monkeypatch.setattr(bootstrap, "build_models", journal.note("build_models"))
+    monkeypatch.setattr(code, "digest", lambda project: "digest")
+    monkeypatch.setattr(code, "is_shipped", lambda settings: True)
     for name in ("register", "resume_stopped", "wait_connectors", "stop_and_reset_offsets", "resume_all",
                  "set_source_offset"):
         monkeypatch.setattr(lab.connect, name, journal.note(f"connect.{name}"))
