@@ -86,7 +86,7 @@ class Fetched:
 
 
 class FetchError(Exception):
-    pass
+    """A learner's repository could not be fetched (the roster goes on with the next learner)."""
 
 
 def _usage(problem: str, fix: str) -> LabError:

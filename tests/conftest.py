@@ -26,8 +26,11 @@ TEST_ENV = {
        for name, port in config.instance_ports(config.load_stack(ROOT), INSTANCE).items()},
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
 }
-for _key in [k for k in os.environ if k.startswith("LAB_") and k not in TEST_ENV]:
-    del os.environ[_key]  # a learner's LAB_RUNTIME, LAB_DBT_EVERY … in the shell do not leak into the tests' lab
+# The lab's own settings of the shell (a learner's LAB_RUNTIME, LAB_DBT_EVERY, LAB_PORT_…) do not leak into the
+# tests' lab; the tests' own switches (LAB_TEST_*, LAB_REQUIRE_*, LAB_README_VERBATIM) stay.
+_SETTINGS = {k.env for k in config.KNOBS.values()}
+for _key in [k for k in os.environ if (k in _SETTINGS or k.startswith("LAB_PORT_")) and k not in TEST_ENV]:
+    del os.environ[_key]
 os.environ.update(TEST_ENV)  # before any lab settings are read
 
 
