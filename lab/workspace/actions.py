@@ -121,6 +121,8 @@ class Actions:
             state["verdict"] = verdict(str(event.get("status")), report)
             if event.get("status") == "pass":
                 state["postmortem"] = {**postmortem_text(), "guard_result": state["verdict"]["guard"]}
+        elif kind == "error":  # the checker stopped before a verdict: its own one line says why
+            state["error"] = str(event.get("message") or "the check stopped without a verdict")
         else:
             return
         self.publish("check", state)
@@ -129,7 +131,7 @@ class Actions:
         state = self.check_state
         try:
             code = self.backend.check(self._on_event)
-            if state["verdict"] is None:
+            if state["verdict"] is None and not state.get("error"):
                 state["error"] = (f"the check stopped without a verdict (exit code {code}): is the lab healthy? "
                                   "`bin/lab status` says; `bin/lab check` in a terminal shows the whole story")
         except Exception as exc:  # noqa: BLE001 - the page must hear how it ended
