@@ -62,8 +62,8 @@ class WorkspacePage:
                 self.why = f"the workspace did not serve its page (HTTP {status}, title {title!r})"
                 return self
             # The page is live once its script has drawn the tile from the first snapshot of its event stream.
-            self.page.wait_for_function("(() => { const t = document.querySelector('#tile-short'); "
-                                        "return t && t.textContent.includes('$'); })()", timeout=self.timeout_ms)
+            # (A locator, not wait_for_function: the page's CSP forbids the eval a polled string needs.)
+            self.page.locator("#tile-short", has_text="$").wait_for(timeout=self.timeout_ms)
             self.info["tile_shown"] = self.page.text_content("#tile-short")
         except Error as exc:
             self.why = f"the browser could not open the workspace: {str(exc).splitlines()[0][:200]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -324,9 +325,7 @@ def workspace(bl: BenchLab) -> dict[str, Any]:
             if state.get("id", 0) <= before:
                 raise BenchError("pressing Ship did not start a check")
             # the verdict as the learner sees it, once the page has drawn it
-            page.page.wait_for_function(
-                "(() => { const s = document.querySelector('#ship-status'); return s && s.textContent.trim(); })()",
-                timeout=30000)
+            page.page.locator("#ship-status", has_text=re.compile(r"\S")).wait_for(timeout=30000)
             out["page_verdict_text"] = (page.page.text_content("#ship-status") or "").strip()[:200]
             out["check_s"] = round(time.monotonic() - started, 1)
             out["criteria_streamed"] = len(state.get("criteria") or [])

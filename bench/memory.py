@@ -165,7 +165,8 @@ class ProcessPeak(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self.join(timeout=5)
+        if self.ident is not None:  # a step before sampling may have failed; its error is the one to report
+            self.join(timeout=5)
 
     def run(self) -> None:
         try:
