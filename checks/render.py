@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.markup import escape
 
 from checks.outcome import Report, Status
-from checks.state import fmt_duration
 from lab import ui
+from lab.clock import fmt_duration
 
 _MARK = {Status.PASS: "[green]PASS[/]", Status.FAIL: "[red]FAIL[/]", Status.ERROR: "[yellow]ERROR[/]",
          Status.SKIP: "[dim]SKIP[/]"}

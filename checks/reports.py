@@ -34,7 +34,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from checks.outcome import Criterion, Report, Status
-from checks.state import fmt_duration
+from lab.clock import fmt_duration
 
 JSON_NAME, JUNIT_NAME, MARKDOWN_NAME = "report.json", "report.xml", "summary.md"
 MESSAGE_LIMIT = 65_535  # v3: the top-level message is limited to 65,535 characters

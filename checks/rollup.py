@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lab.clock import fmt_duration
+
 REPORT = "report.json"
 NAMES = ("rollup.md", "rollup.csv", "rollup.html")
 SHORT = {"only_dbt_project": "only dbt_project/", "build": "dbt build", "tile_equals_erp": "tile = ERP",
@@ -134,12 +136,7 @@ def collect(root: Path, latest: bool = True) -> tuple[list[Row], list[str]]:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    s = int(round(seconds))
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+    return fmt_duration(seconds, missing="—")
 
 
 def _score(row: Row) -> str:

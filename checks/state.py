@@ -35,11 +35,3 @@ def record_solved(lab: Lab, facts: dict[str, Any]) -> None:
     """Keep the first success only: the time to fix is the time to the first passing check."""
     api.record_solved(lab, facts)
 
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    s = int(seconds)
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"

@@ -259,32 +259,23 @@ _PASS_THROUGH = {"context_settings": {"ignore_unknown_options": True, "allow_int
                                       "help_option_names": []}, "add_help_option": False}
 
 
-@cli.command(**_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def check(args: tuple[str, ...]) -> None:
-    """Is your fix real? Build dbt_project/ and decide each criterion (exit 0 pass, 1 fail, 2 lab error)."""
-    _checks("check", *args)
+def _checks_command(name: str, help_text: str) -> None:
+    """`bin/lab NAME …` hands its arguments to `checks NAME` untouched (the checker parses its own options)."""
+
+    @cli.command(name, help=help_text, **_PASS_THROUGH)
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        _checks(name, *args)
 
 
-@cli.command(**_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def grade(args: tuple[str, ...]) -> None:
-    """Grade git refs, folders or patch files against a base, from a trusted copy (`bin/lab grade --help`)."""
-    _checks("grade", *args)
-
-
-@cli.command(**_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def rollup(args: tuple[str, ...]) -> None:
-    """A facilitator's table of many learners' reports (Markdown, CSV, HTML) (`bin/lab rollup --help`)."""
-    _checks("rollup", *args)
-
-
-@cli.command(**_PASS_THROUGH)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def roster(args: tuple[str, ...]) -> None:
-    """The instructor's authoritative grading of a roster of learner repositories (`bin/lab roster --help`)."""
-    _checks("roster", *args)
+for _name, _help in (
+    ("check", "Is your fix real? Build dbt_project/ and decide each criterion (exit 0 pass, 1 fail, 2 lab error)."),
+    ("grade", "Grade git refs, folders or patch files against a base, from a trusted copy (`bin/lab grade --help`)."),
+    ("rollup", "A facilitator's table of many learners' reports (Markdown, CSV, HTML) (`bin/lab rollup --help`)."),
+    ("roster", "The instructor's authoritative grading of a roster of learner repositories "
+               "(`bin/lab roster --help`)."),
+):
+    _checks_command(_name, _help)
 
 
 def _register_fleet() -> None:

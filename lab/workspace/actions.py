@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.clock import fmt_duration
 from lab.errors import LabError
 
 log = logging.getLogger("workspace")
@@ -21,17 +22,6 @@ Publish = Callable[[str, dict[str, Any]], None]
 
 class Busy(Exception):
     """Another action is running; the message says which."""
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def postmortem_text() -> dict[str, Any]:

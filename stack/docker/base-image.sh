@@ -40,32 +40,27 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
     exit 0
 fi
 
-mirror() {
-    if [ -n "${LAB_DEBIAN_MIRROR:-}" ]; then echo "$LAB_DEBIAN_MIRROR"; return; fi
-    local uri=""
+mirror_for() {  # mirror_for SUITE-REGEX DEFAULT: the URI this machine's apt sources give for that suite
+    local re=$1 uri=""
     if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-        # deb822: the first "URIs:" of a stanza whose Suites name the release itself (not -security)
-        uri=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i=="'$SUITE'"){print u; exit}}' \
+        # deb822: the first "URIs:" of a stanza whose Suites name a matching suite
+        uri=$(awk -v re="$re" '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i ~ re){print u; exit}}' \
               /etc/apt/sources.list.d/debian.sources)
     fi
     if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-        uri=$(awk '$1=="deb" && $3=="'$SUITE'" {for(i=2;i<=NF;i++) if($i ~ /^(https?|file):/){print $i; exit}}' \
+        uri=$(awk -v re="$re" '$1=="deb" && $3 ~ re {for(i=2;i<=NF;i++) if($i ~ /^(https?|file):/){print $i; exit}}' \
               /etc/apt/sources.list)
     fi
-    echo "${uri:-http://deb.debian.org/debian}"
+    echo "${uri:-$2}"
+}
+
+mirror() {
+    if [ -n "${LAB_DEBIAN_MIRROR:-}" ]; then echo "$LAB_DEBIAN_MIRROR"; return; fi
+    mirror_for "^${SUITE}\$" http://deb.debian.org/debian  # the release itself, not -updates or -security
 }
 
 security_mirror() {  # the mirror of bookworm-security, as the official image lists it too
-    local uri=""
-    if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-        uri=$(awk '/^URIs:/{u=$2} /^Suites:/{for(i=2;i<=NF;i++) if($i=="'$SUITE'-security"){print u; exit}}' \
-              /etc/apt/sources.list.d/debian.sources)
-    fi
-    if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-        uri=$(awk '$1=="deb" && $3 ~ /^'$SUITE'[-\/]security/ {for(i=2;i<=NF;i++) if($i ~ /^(https?|file):/){print $i; exit}}' \
-              /etc/apt/sources.list)
-    fi
-    echo "${uri:-http://deb.debian.org/debian-security}"
+    mirror_for "^${SUITE}[-/]security" http://deb.debian.org/debian-security
 }
 
 if [ ! -s "$TARBALL" ]; then

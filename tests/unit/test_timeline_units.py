@@ -37,3 +37,11 @@ def test_a_snapshot_sees_the_learners_files_and_not_dbts_output(tmp_path: Path) 
 ])
 def test_each_event_reads_as_a_line(event: dict, text: str) -> None:
     assert timeline._describe(event) == text
+
+
+def test_durations_read_the_same_everywhere() -> None:
+    from lab.clock import fmt_duration
+
+    assert [fmt_duration(s) for s in (None, 4.6, 59.4, 60, 372, 3599.4, 6512.8)] == \
+        ["unknown", "5 s", "59 s", "1 min 00 s", "6 min 12 s", "59 min 59 s", "1 h 48 min"]
+    assert fmt_duration(None, missing="—") == "—"
