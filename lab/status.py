@@ -25,6 +25,7 @@ class Report:
     rows: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     incident: dict[str, Any] = field(default_factory=dict)
     foreign: dict[str, str] = field(default_factory=dict)  # component → what answers on its port instead
+    unavailable: dict[str, str] = field(default_factory=dict)  # figure → why it could not be read
     runtime: str = ""
 
     @property
@@ -55,6 +56,11 @@ def _foreign(lab: Lab) -> dict[str, str]:
     return out
 
 
+def _why(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {first[0][:160]}" if first else type(exc).__name__
+
+
 def collect(lab: Lab) -> Report:
     report = Report(components=[c.health() for c in lab.all], runtime=lab.runtime.name)
     report.foreign = _foreign(lab)
@@ -76,8 +82,8 @@ def collect(lab: Lab) -> Report:
         try:
             report.end_offsets = lab.kafka.end_offsets(TOPICS)
             report.sink_lag = lab.kafka.group_lag(SINK_GROUP, TOPICS)
-        except Exception:  # noqa: BLE001 - status must print whatever else it can
-            pass
+        except Exception as exc:  # noqa: BLE001 - status prints whatever else it can, and says what it could not
+            report.unavailable["topic offsets"] = _why(exc)
     if report.foreign:
         return report  # another lab's figures are not this lab's: show none
     report.rows = sync.row_counts(lab)
@@ -85,8 +91,10 @@ def collect(lab: Lab) -> Report:
         from lab import incident
 
         report.incident = incident.symptoms(lab)
-    except Exception:  # noqa: BLE001 - the incident view needs the warehouse; show the rest anyway
+    except Exception as exc:  # noqa: BLE001 - the incident view needs the warehouse; show the rest anyway
         report.incident = {}
+        if up.get("warehouse"):  # with the warehouse down, its DOWN row already says why
+            report.unavailable["the incident's figures"] = _why(exc)
     return report
 
 
@@ -109,6 +117,8 @@ def render(report: Report) -> None:
     for table_name, (src, dst) in report.rows.items():
         ui.info(f"rows {table_name}: OLTP {src if src is not None else '?'} · warehouse raw "
                 f"{dst if dst is not None else '?'}")
+    for what, why in report.unavailable.items():
+        ui.warn(f"{what}: could not be read ({why})")
     if report.incident:
         from lab import incident
 

@@ -172,7 +172,7 @@ def test_status_of_a_stopped_lab_shows_every_component_down_and_no_figures(fake_
     report = status_mod.collect(lab)
     assert not report.healthy
     assert all(not h.healthy and h.detail == "not running" for h in report.components)
-    assert report.incident == {} and report.foreign == {}
+    assert report.incident == {} and report.foreign == {} and report.unavailable == {}
 
 
 def test_status_reports_a_foreign_server_instead_of_its_figures(fake_lab, monkeypatch) -> None:
@@ -206,3 +206,20 @@ def test_the_runtime_is_chosen_once_and_kept(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(docker, "engine_answers", lambda: False)
     with pytest.raises(LabError, match="no runtime can run the lab here"):
         runtime.choose(config.settings(environ={"LAB_HOME": str(tmp_path / "new")}))
+
+
+def test_status_says_which_figures_it_could_not_read(fake_lab, monkeypatch) -> None:
+    lab, rt, _, _ = fake_lab
+    rt.start([c.comp for c in lab.all])
+    for comp in lab.all:
+        monkeypatch.setattr(comp, "health", lambda c=comp: Health(c.name, True, None, 1, "ok"))
+    monkeypatch.setattr(lab.connect, "status", lambda name: None)
+
+    def broker_gone(topics):
+        raise RuntimeError("KafkaError: _TRANSPORT\nmore detail")
+
+    monkeypatch.setattr(lab.kafka, "end_offsets", broker_gone)
+    report = status_mod.collect(lab)
+    assert report.end_offsets == {}
+    assert report.unavailable["topic offsets"] == "RuntimeError: KafkaError: _TRANSPORT"
+    assert "unavailable" in report.as_dict()
